@@ -1,0 +1,87 @@
+"""nanobanana: the async Python SDK for the Nano Banana image-editing API.
+
+Example:
+    ```python
+    import asyncio
+    from nanobanana import NanoBanana
+
+    async def main() -> None:
+        async with NanoBanana() as client:
+            result = await client.generate(
+                "change the clothes from image 1 to image 2",
+                images=["me.png", "outfit.png"],
+                output="out.png",
+            )
+            print(result.path)
+
+    asyncio.run(main())
+    ```
+"""
+
+from ._client import NanoBanana
+from ._config import PollPolicy
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    DownloadError,
+    GenerationFailedError,
+    InsufficientCreditsError,
+    InvalidInputError,
+    InvalidResponseError,
+    NanoBananaError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    WaitTimeoutError,
+)
+from ._inputs import ImageInput
+from ._polling import OnUpdate
+from ._version import __version__
+from .types import (
+    Generation,
+    GenerationOptions,
+    GenerationRequest,
+    GenerationResult,
+    SessionInfo,
+    Task,
+    TaskState,
+    TaskStatus,
+    User,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "DownloadError",
+    "Generation",
+    "GenerationFailedError",
+    "GenerationOptions",
+    "GenerationRequest",
+    "GenerationResult",
+    "ImageInput",
+    "InsufficientCreditsError",
+    "InvalidInputError",
+    "InvalidResponseError",
+    "NanoBanana",
+    "NanoBananaError",
+    "NotFoundError",
+    "OnUpdate",
+    "PollPolicy",
+    "RateLimitError",
+    "ServerError",
+    "SessionInfo",
+    "Task",
+    "TaskState",
+    "TaskStatus",
+    "User",
+    "WaitTimeoutError",
+    "__version__",
+]

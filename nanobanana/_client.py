@@ -1,0 +1,485 @@
+"""`NanoBanana`, the client: the user-facing coroutines, one per step, and `generate` for all of them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import overload
+
+import aiohttp
+from pydantic import ValidationError
+from typing_extensions import Self, Unpack
+
+from . import _auth, _config, _session_file
+from ._config import PollPolicy
+from ._download import download as _download
+from ._exceptions import GenerationFailedError, InvalidInputError, NanoBananaError
+from ._inputs import ImageInput, gather_all, is_url, load_image
+from ._polling import OnUpdate, poll_until_done
+from ._transport import Transport
+from .types import (
+    GenerationOptions,
+    GenerationRequest,
+    GenerationResult,
+    SessionInfo,
+    Task,
+    TaskStatus,
+)
+
+logger = logging.getLogger("nanobanana")
+
+_CREATE = f"{_config.API_PREFIX}/create"
+_STATUS = f"{_config.API_PREFIX}/status"
+_UPLOAD = "/api/upload"
+
+
+def _build_request(
+    prompt: str | GenerationRequest, image_urls: Sequence[str], options: GenerationOptions
+) -> GenerationRequest:
+    if isinstance(prompt, GenerationRequest):
+        if image_urls or options:
+            raise InvalidInputError("pass either a GenerationRequest or a prompt with image_urls and options, not both")
+        return prompt
+    if isinstance(image_urls, str):
+        raise InvalidInputError("image_urls must be a list of URLs, not a single string")
+    try:
+        return GenerationRequest(prompt=prompt, image_urls=tuple(image_urls), **options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'request'}: {error['msg']}" for error in exc.errors()
+        )
+        raise InvalidInputError(f"invalid generation request: {problems}") from exc
+
+
+class NanoBanana:
+    """The async client of the Nano Banana image-editing API.
+
+    One client holds one connection pool and its limits; share it across every coroutine of your program
+    (a chat bot, a batch job) and close it at the end: use it as ``async with``, or call `close`.
+
+    Args:
+        session_token: The site's session cookie (``__Secure-authjs.session-token``). Defaults to
+            ``NANOBANANA_SESSION_TOKEN``, else the session saved by `login` / `save_session`.
+        base_url: The API host. Defaults to ``NANOBANANA_BASE_URL``, else ``https://nanabanana.ai``.
+        session_file: Where the saved session is read and written. Defaults to ``NANOBANANA_SESSION_FILE``,
+            else ``session.json`` in the user's config folder.
+        cookies: More cookies for the API host (for example Cloudflare's), sent to it only.
+        headers: More headers for the API host, sent to it only.
+        timeout: Seconds for one request (or an ``aiohttp.ClientTimeout``).
+        max_retries: Retries of a failed request; see the retry rule in the docs.
+        max_concurrency: Requests in flight at once across the whole client (sockets are capped alike).
+        requests_per_second: A client-wide request rate limit; None for none. The client also slows
+            itself down when the server answers 429, and recovers gradually.
+        poll: How `wait` spaces its status calls.
+        wait_timeout: Default seconds `wait` and `generate` wait for a task.
+        max_download_bytes: Largest result `download` accepts.
+        session: An ``aiohttp.ClientSession`` of yours to send requests with. The client never closes it.
+
+    Example:
+        ```python
+        async with NanoBanana() as client:
+            result = await client.generate(
+                "change the clothes from image 1 to image 2",
+                image_urls=[person_url, outfit_url],
+                output="out.png",
+            )
+        print(result.path)
+        ```
+    """
+
+    def __init__(
+        self,
+        *,
+        session_token: str | None = None,
+        base_url: str | None = None,
+        session_file: str | os.PathLike[str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | aiohttp.ClientTimeout = _config.DEFAULT_TIMEOUT,
+        max_retries: int = _config.DEFAULT_MAX_RETRIES,
+        max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
+        requests_per_second: float | None = None,
+        poll: PollPolicy | None = None,
+        wait_timeout: float | None = _config.DEFAULT_WAIT_TIMEOUT,
+        max_download_bytes: int = _config.DEFAULT_MAX_DOWNLOAD_BYTES,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        resolved_base = (base_url or os.environ.get(_config.ENV_BASE_URL) or _config.DEFAULT_BASE_URL).rstrip("/")
+        self._session_file = (
+            Path(session_file).expanduser() if session_file is not None else _config.default_session_file()
+        )
+        token = session_token or os.environ.get(_config.ENV_SESSION_TOKEN) or None
+        if token is None and not (cookies and any(n in cookies for n in _config.SESSION_COOKIE_NAMES)):
+            token = _session_file.load_token(self._session_file, resolved_base)
+        try:
+            client_timeout = _config.client_timeout(timeout)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from None
+        self._transport = Transport(
+            base_url=resolved_base,
+            session_token=token,
+            cookies=cookies or {},
+            headers=headers or {},
+            timeout=client_timeout,
+            max_retries=max_retries,
+            max_concurrency=max_concurrency,
+            requests_per_second=requests_per_second,
+            session=session,
+        )
+        self.poll = poll or PollPolicy()
+        self.wait_timeout = wait_timeout
+        self.max_download_bytes = max_download_bytes
+        self._rng = random.Random()
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool the client created (a ``session=`` of yours stays open). Idempotent."""
+        await self._transport.close()
+
+    def __repr__(self) -> str:
+        signed_in = self._transport.session_token is not None
+        return f"NanoBanana(base_url={self.base_url!r}, signed_in={signed_in})"
+
+    @property
+    def base_url(self) -> str:
+        """The API host this client talks to."""
+        return str(self._transport.base_url)
+
+    @property
+    def session_token(self) -> str | None:
+        """The session cookie's value (a secret: do not log it), or None when not signed in."""
+        return self._transport.session_token
+
+    @property
+    def session_file(self) -> Path:
+        """Where `save_session` writes and the client looks for a saved session."""
+        return self._session_file
+
+    # --- the steps -----------------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        prompt: str | GenerationRequest,
+        *,
+        image_urls: Sequence[str] = (),
+        **options: Unpack[GenerationOptions],
+    ) -> Task:
+        """Start a generation and return its task at once, without waiting.
+
+        A create is never retried once the server may have acted on it (see the retry rule): if it fails
+        with an `APIConnectionError` whose ``request_sent`` is True, the task may exist; look before sending
+        it again, or you may pay twice.
+
+        Args:
+            prompt: What to do with the images, or a complete `GenerationRequest`.
+            image_urls: Hosted input images, in order, sent byte for byte (use `upload` for local files).
+            **options: `GenerationOptions`: ``resolution``, ``output_format``, ``width``, ...
+
+        Returns:
+            The created task; pass ``task.task_id`` to `status` or `wait`.
+
+        Raises:
+            InvalidInputError: The request is invalid; nothing was sent.
+            AuthenticationError: Not signed in, or the session expired.
+            InsufficientCreditsError: No credits left.
+            APIError: Any other failure to create the task.
+
+        Example:
+            ```python
+            task = await client.create("make it night", image_urls=[url], resolution="2K")
+            final = await client.wait(task.task_id)
+            ```
+        """
+        request = _build_request(prompt, image_urls, options)
+        answer = await self._transport.request("POST", _CREATE, json_body=request.to_wire(), idempotent=False)
+        if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
+            self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
+        task = Task.model_validate(answer.data)
+        logger.info("Created task %s", task.task_id)
+        return task
+
+    async def status(self, task_id: str) -> TaskStatus:
+        """Read a task's status once.
+
+        Args:
+            task_id: The id from `create`.
+
+        Returns:
+            The status; see ``state``, ``is_done``, ``url`` and ``fail_msg``.
+
+        Raises:
+            NotFoundError: No such task.
+            APIError: The status could not be read.
+        """
+        if not isinstance(task_id, str) or not task_id.strip():
+            raise InvalidInputError("task_id must be a non-empty string")
+        answer = await self._transport.request("POST", _STATUS, json_body={"taskId": task_id}, idempotent=True)
+        data = answer.data
+        if not isinstance(data, dict):
+            self._transport.invalid_shape("POST", _STATUS, answer.status, data, "not an object")
+        if "taskId" not in data:
+            data = {**data, "taskId": task_id}
+        try:
+            return TaskStatus.model_validate(data)
+        except ValidationError as exc:
+            self._transport.invalid_shape("POST", _STATUS, answer.status, data, str(exc.errors()[0]["msg"]))
+
+    async def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        on_update: OnUpdate | None = None,
+        poll: PollPolicy | None = None,
+    ) -> TaskStatus:
+        """Poll a task until it finishes and return its final status.
+
+        Transient errors while polling (connection errors, 429, 5xx, Cloudflare pages) do not end the wait.
+        Cancelling the awaiting task stops polling at once; the task itself keeps running on the server.
+
+        Args:
+            task_id: The id from `create`.
+            timeout: Seconds to wait; defaults to the client's ``wait_timeout``. None waits for ever.
+            on_update: Called (plain or async function) with the status whenever its state changes.
+            poll: The interval schedule for this wait; defaults to the client's.
+
+        Returns:
+            The final status of a successful task (``status.url`` is the result).
+
+        Raises:
+            GenerationFailedError: The task failed; carries ``fail_msg``.
+            WaitTimeoutError: Still running after ``timeout``; resume with ``wait(err.task_id)``.
+            APIStatusError: A non-transient error such as 401 or 404.
+        """
+        return await self._wait(task_id, timeout=timeout, on_update=on_update, poll=poll, initial_delay=0.0)
+
+    async def _wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None,
+        on_update: OnUpdate | None,
+        poll: PollPolicy | None,
+        initial_delay: float,
+    ) -> TaskStatus:
+        status = await poll_until_done(
+            lambda: self.status(task_id),
+            task_id=task_id,
+            timeout=self.wait_timeout if timeout is None else timeout,
+            policy=poll or self.poll,
+            on_update=on_update,
+            initial_delay=initial_delay,
+            rng=self._rng,
+        )
+        if status.state.is_failure:
+            raise GenerationFailedError(task_id, status.fail_msg, status)
+        if status.url is None:
+            raise GenerationFailedError(task_id, "the task succeeded but gave no result URL", status)
+        return status
+
+    @overload
+    async def download(self, url: str) -> bytes: ...
+
+    @overload
+    async def download(self, url: str, path: str | os.PathLike[str]) -> Path: ...
+
+    async def download(self, url: str, path: str | os.PathLike[str] | None = None) -> bytes | Path:
+        """Download a result.
+
+        The file host gets no cookie and none of your headers. With ``path``, the image is streamed to a
+        temporary file beside it and renamed into place only when complete, so a failed download leaves
+        nothing behind; if ``path`` is a folder, the URL's file name is used inside it.
+
+        Args:
+            url: The result URL (``status.url``).
+            path: Where to save it; omit to get the bytes.
+
+        Returns:
+            The bytes, or the path written.
+
+        Raises:
+            DownloadError: Not found, not an image, too large, or cut short.
+        """
+        return await _download(self._transport, url, path, max_bytes=self.max_download_bytes)
+
+    async def upload(self, file: ImageInput, *, filename: str | None = None) -> str:
+        """Upload a local image and return its hosted URL, for ``image_urls``.
+
+        Args:
+            file: A path, the image's bytes, or a binary file object.
+            filename: The name to upload under; defaults to the file's own name.
+
+        Returns:
+            The hosted URL.
+
+        Raises:
+            InvalidInputError: The file is missing, unreadable, empty, or not an image.
+            APIError: The upload failed.
+        """
+        image = await load_image(file, filename=filename)
+        return await self._upload_loaded(image.data, image.filename, image.content_type)
+
+    async def _upload_loaded(self, data: bytes, filename: str, content_type: str) -> str:
+        def form() -> aiohttp.FormData:
+            body = aiohttp.FormData()
+            body.add_field("file", data, filename=filename, content_type=content_type)
+            return body
+
+        answer = await self._transport.request("POST", _UPLOAD, multipart=form, idempotent=False)
+        url = answer.data.get("url") if isinstance(answer.data, dict) else None
+        if not isinstance(url, str) or not is_url(url):
+            self._transport.invalid_shape("POST", _UPLOAD, answer.status, answer.data, "no url")
+        logger.debug("Uploaded %s (%d bytes)", filename, len(data))
+        return url
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        image_urls: Sequence[str] = (),
+        images: Sequence[ImageInput] = (),
+        output: str | os.PathLike[str] | None = None,
+        timeout: float | None = None,
+        on_update: OnUpdate | None = None,
+        **options: Unpack[GenerationOptions],
+    ) -> GenerationResult:
+        """Run a whole generation: upload local images, create, wait, download.
+
+        Every input is checked before anything is sent. Local images in ``images`` are uploaded
+        concurrently; the final input list is ``image_urls`` followed by ``images``, in order. If anything
+        fails after the task was created, the error's ``task_id`` names the task so it is never lost.
+
+        Args:
+            prompt: What to do with the images.
+            image_urls: Hosted input images, sent as they are.
+            images: More inputs: URLs, local paths, bytes or binary file objects.
+            output: Where to save the result (a file, or a folder); omit to get the bytes in ``content``.
+            timeout: Seconds to wait for the task; defaults to the client's ``wait_timeout``.
+            on_update: Called (plain or async) with the status whenever its state changes.
+            **options: `GenerationOptions`: ``resolution``, ``output_format``, ...
+
+        Returns:
+            The result: ``task_id``, ``url``, and ``path`` or ``content``.
+
+        Raises:
+            InvalidInputError: A bad prompt, option, URL or local file; nothing was sent.
+            GenerationFailedError: The task failed.
+            WaitTimeoutError: The task was still running after ``timeout``.
+            DownloadError: The result could not be fetched or saved.
+            APIError: A request failed.
+
+        Example:
+            ```python
+            result = await client.generate(
+                "change the clothes from image 1 to image 2",
+                images=["me.png", "outfit.jpg"],
+                output="out.png",
+            )
+            ```
+        """
+        if isinstance(images, (str, bytes)):
+            raise InvalidInputError("images must be a list; wrap a single image in [...]")
+        request = _build_request(prompt, image_urls, options)
+        loaded = await gather_all(load_image(image, index=i) for i, image in enumerate(images) if not is_url(image))
+        uploaded = iter(await gather_all(self._upload_loaded(i.data, i.filename, i.content_type) for i in loaded))
+        extra = [image if is_url(image) else next(uploaded) for image in images]
+        if extra:
+            request = request.model_copy(update={"image_urls": (*request.image_urls, *extra)})
+        task = await self.create(request)
+        try:
+            initial = self.poll.initial * (1.0 + self._rng.uniform(0.0, self.poll.jitter))
+            final = await self._wait(
+                task.task_id, timeout=timeout, on_update=on_update, poll=None, initial_delay=initial
+            )
+            assert final.url is not None
+            if output is not None:
+                path = await self.download(final.url, output)
+                return GenerationResult(task_id=task.task_id, url=final.url, path=path, status=final)
+            content = await self.download(final.url)
+            return GenerationResult(task_id=task.task_id, url=final.url, content=content, status=final)
+        except NanoBananaError as exc:
+            exc.task_id = task.task_id
+            raise
+
+    # --- signing in ----------------------------------------------------------------------------------------
+
+    async def send_login_code(self, email: str) -> None:
+        """E-mail a 6-digit sign-in code to ``email``; then call `login` with it.
+
+        Raises:
+            InvalidInputError: Not an e-mail address.
+            AuthenticationError: The site refused to send a code.
+        """
+        await _auth.send_login_code(self._transport, email)
+
+    async def login(self, email: str, code: str, *, save: bool = False) -> SessionInfo:
+        """Sign in with the code from the e-mail; the client then uses the new session.
+
+        Args:
+            email: The address the code was sent to.
+            code: The 6 digits from the e-mail.
+            save: Also save the session to `session_file` (owner-only permissions).
+
+        Returns:
+            Who is signed in.
+
+        Raises:
+            AuthenticationError: The code was wrong, used or expired.
+
+        Example:
+            ```python
+            await client.send_login_code("me@example.com")
+            await client.login("me@example.com", input("Code: "), save=True)
+            ```
+        """
+        session = await _auth.login(self._transport, email, code)
+        if save:
+            self.save_session(email=session.user.email or email)
+        return session
+
+    async def whoami(self) -> SessionInfo | None:
+        """Who is signed in, or None when the session is missing or expired."""
+        if self._transport.session_token is None:
+            return None
+        return await _auth.whoami(self._transport)
+
+    async def logout(self, *, forget_saved: bool = True) -> None:
+        """End the session on the server, forget it here, and (by default) delete the saved session file."""
+        try:
+            await _auth.sign_out(self._transport)
+        finally:
+            if forget_saved:
+                _session_file.delete(self._session_file)
+
+    def save_session(self, path: str | os.PathLike[str] | None = None, *, email: str | None = None) -> Path:
+        """Save the current session token to a file only you can read, for later clients to pick up.
+
+        Args:
+            path: The file; defaults to `session_file`.
+            email: Stored beside the token, for display only.
+
+        Returns:
+            The path written.
+
+        Raises:
+            InvalidInputError: There is no session to save.
+        """
+        token = self._transport.session_token
+        target = Path(path).expanduser() if path is not None else self._session_file
+        return _session_file.save_token(target, self.base_url, token or "", email)

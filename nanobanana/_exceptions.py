@@ -1,0 +1,251 @@
+"""The errors nanobanana raises.
+
+Every error is a `NanoBananaError`; catch that to handle them all. The tree::
+
+    NanoBananaError
+    ├── InvalidInputError           a bad argument, caught before any request is sent
+    ├── APIError                    something went wrong talking to the API
+    │   ├── APIConnectionError      no usable answer: refused, reset, DNS, TLS
+    │   │   └── APITimeoutError     the request timed out
+    │   ├── APIStatusError          the API answered with a 4xx or 5xx status
+    │   │   ├── BadRequestError             400, 422: the server rejected the request
+    │   │   ├── AuthenticationError         401, 403: signed out, expired, or blocked
+    │   │   ├── InsufficientCreditsError    402: the account has no credits left
+    │   │   ├── NotFoundError               404: unknown task or endpoint
+    │   │   ├── RateLimitError              429: slow down (see ``retry_after``)
+    │   │   └── ServerError                 5xx: the server failed
+    │   └── InvalidResponseError    a 2xx answer that is not the JSON we expect
+    │                               (for example a Cloudflare HTML page)
+    ├── GenerationFailedError       the task ended in a failure state (``task_id``, ``fail_msg``)
+    ├── WaitTimeoutError            the task was still running when ``timeout`` ran out
+    └── DownloadError               the result could not be fetched or saved
+
+Errors never contain the session token: bodies quoted in messages are redacted first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .types import TaskStatus
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "DownloadError",
+    "GenerationFailedError",
+    "InsufficientCreditsError",
+    "InvalidInputError",
+    "InvalidResponseError",
+    "NanoBananaError",
+    "NotFoundError",
+    "RateLimitError",
+    "ServerError",
+    "WaitTimeoutError",
+]
+
+
+class NanoBananaError(Exception):
+    """Base class of every error raised by nanobanana.
+
+    Attributes:
+        message: What happened and what to do.
+        task_id: The task the failed call had created or was following, when there is one, so that no task
+            is ever lost: resume it with ``client.wait(task_id)``.
+    """
+
+    task_id: str | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        if self.task_id and self.task_id not in self.message:
+            return f"{self.message} (task {self.task_id})"
+        return self.message
+
+
+class InvalidInputError(NanoBananaError, ValueError):
+    """An argument was rejected before any request was sent.
+
+    Raised for an empty prompt, an out-of-range number, a URL that is not http(s), or a local image that is
+    missing, unreadable or not an image. Nothing was sent and nothing was charged: fix the input and call again.
+    """
+
+
+class APIError(NanoBananaError):
+    """Talking to the API failed.
+
+    Attributes:
+        method: The HTTP method of the request that failed.
+        url: The URL of the request that failed.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+
+
+class APIConnectionError(APIError):
+    """No usable answer came back: the connection was refused, reset or dropped.
+
+    Attributes:
+        request_sent: False when the request certainly never reached the server (the connection could not be
+            opened), so repeating it cannot do anything twice. True when it may have been processed.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, request_sent: bool = True) -> None:
+        super().__init__(message, method=method, url=url)
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out. Raise ``timeout`` on the client, or try again later."""
+
+
+class APIStatusError(APIError):
+    """The API answered with an error status (4xx or 5xx).
+
+    Attributes:
+        status_code: The HTTP status code.
+        body: The answer's body: parsed JSON when it was JSON, else the text (redacted, possibly cut).
+        headers: The answer's headers.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status_code: int,
+        body: object,
+        headers: Mapping[str, str],
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.body = body
+        self.headers = dict(headers)
+
+
+class BadRequestError(APIStatusError):
+    """400 or 422: the server rejected the request's content. Check the prompt, URLs and options."""
+
+
+class AuthenticationError(APIStatusError):
+    """401 or 403: the session is missing, expired, or the request was blocked.
+
+    Sign in again (``nanobanana login``, or ``await client.login(email, code)``), or copy a fresh
+    ``__Secure-authjs.session-token`` cookie from your browser into ``NANOBANANA_SESSION_TOKEN``.
+    """
+
+
+class InsufficientCreditsError(APIStatusError):
+    """402: the account has no credits left for this generation. Top up on the website."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the task (or endpoint) does not exist. Check the task id and ``base_url``."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests.
+
+    Attributes:
+        retry_after: Seconds the server asked us to wait, when it said so (``Retry-After``), else None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status_code: int,
+        body: object,
+        headers: Mapping[str, str],
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url, status_code=status_code, body=body, headers=headers)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: the server (or Cloudflare in front of it) failed. Usually transient: retried automatically."""
+
+
+class InvalidResponseError(APIError):
+    """A successful status came with a body that is not the JSON we expect.
+
+    Typically a Cloudflare challenge or error page served as HTML with status 200, or a changed API.
+
+    Attributes:
+        status_code: The HTTP status code.
+        body: The answer's text (redacted, cut to a few hundred characters).
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, status_code: int, body: str) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.body = body
+
+
+class GenerationFailedError(NanoBananaError):
+    """The task ended in a failure state. Nothing more will come of it; create a new task to try again.
+
+    Attributes:
+        task_id: The failed task's id.
+        fail_msg: The server's reason (``failMsg``), possibly empty.
+        status: The final status as received.
+    """
+
+    def __init__(self, task_id: str, fail_msg: str, status: TaskStatus) -> None:
+        reason = fail_msg or "the server gave no reason"
+        super().__init__(f"Generation {task_id} failed ({status.state_word}): {reason}")
+        self.task_id: str = task_id
+        self.fail_msg = fail_msg
+        self.status = status
+
+
+class WaitTimeoutError(NanoBananaError, TimeoutError):
+    """The task was not finished when the wait's ``timeout`` ran out.
+
+    The task is still running on the server. Resume with ``await client.wait(err.task_id)``.
+
+    Attributes:
+        task_id: The task that is still running.
+        last_status: The last status received, or None if none could be read.
+        timeout: The timeout that ran out, in seconds.
+    """
+
+    def __init__(self, task_id: str, last_status: TaskStatus | None, timeout: float) -> None:
+        state = last_status.state_word if last_status is not None else "unknown"
+        super().__init__(
+            f"Task {task_id} was still {state!r} after {timeout:g}s; it keeps running on the server. "
+            f"Resume with `await client.wait({task_id!r})` or `nanobanana wait {task_id}`."
+        )
+        self.task_id: str = task_id
+        self.last_status = last_status
+        self.timeout = timeout
+
+
+class DownloadError(NanoBananaError):
+    """The result could not be downloaded or saved. No partial file is left behind.
+
+    Attributes:
+        url: The URL that was being downloaded.
+        status_code: The HTTP status, when the failure was an HTTP answer.
+    """
+
+    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code

@@ -1,0 +1,113 @@
+"""Client-wide pacing: a cap on requests in flight and an adaptive requests-per-second limit.
+
+Every request of a client passes through one `Pacer`, so a thousand coroutines sharing the client share its
+limits. The rate limit is adaptive in the spirit of botocore's adaptive retry mode: a 429 halves the allowed
+rate for the whole client (multiplicative decrease, at most once per cool-down so a burst of 429s counts once),
+and the rate then recovers gradually, growing a fraction per second while no 429 arrives, up to the limit the
+user set (or back to unlimited, once it is well past the rate that drew the 429).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+
+logger = logging.getLogger("nanobanana")
+
+_DECREASE = 0.5
+_RECOVERY_PER_SECOND = 0.1
+_COOLDOWN = 1.0
+_MIN_RATE = 0.5
+_UNLIMITED_FACTOR = 4.0
+
+
+class _RateMeter:
+    """The number of requests started over the last whole second."""
+
+    def __init__(self) -> None:
+        self._second = math.floor(time.monotonic())
+        self._count = 0
+        self._last = 0
+
+    def tick(self, now: float) -> None:
+        second = math.floor(now)
+        if second != self._second:
+            self._last = self._count if second == self._second + 1 else 0
+            self._second, self._count = second, 0
+        self._count += 1
+
+    def rate(self, now: float) -> float:
+        second = math.floor(now)
+        if second == self._second:
+            return float(max(self._last, self._count))
+        return float(self._count if second == self._second + 1 else 0)
+
+
+class Pacer:
+    """Admits requests: at most ``max_in_flight`` at once, and no faster than the current rate."""
+
+    def __init__(self, *, max_in_flight: int, requests_per_second: float | None) -> None:
+        if requests_per_second is not None and requests_per_second <= 0:
+            raise ValueError(f"requests_per_second must be positive, got {requests_per_second!r}")
+        self._semaphore = asyncio.Semaphore(max_in_flight)
+        self.ceiling = requests_per_second
+        self.rate: float | None = requests_per_second
+        self._throttled_at = -math.inf
+        self._recovered_at = 0.0
+        self._next_start = 0.0
+        self._unthrottled_rate = math.inf
+        self._meter = _RateMeter()
+        self.throttle_count = 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the in-flight places, after waiting for this request's turn under the rate."""
+        async with self._semaphore:
+            await self._wait_turn()
+            yield
+
+    async def _wait_turn(self) -> None:
+        now = time.monotonic()
+        self._recover(now)
+        if self.rate is not None:
+            # Reserve the next start time (a virtual schedule), so waiters are spaced 1/rate apart.
+            start = max(now, self._next_start)
+            self._next_start = start + 1.0 / self.rate
+            if start > now:
+                await asyncio.sleep(start - now)
+                now = start
+        self._meter.tick(now)
+
+    def _recover(self, now: float) -> None:
+        if self.rate is None or now - self._throttled_at < _COOLDOWN:
+            self._recovered_at = now
+            return
+        elapsed = now - max(self._recovered_at, self._throttled_at + _COOLDOWN)
+        self._recovered_at = now
+        if elapsed <= 0:
+            return
+        rate = self.rate * (1.0 + _RECOVERY_PER_SECOND * elapsed)
+        if self.ceiling is not None:
+            self.rate = min(self.ceiling, rate)
+        elif rate >= self._unthrottled_rate * _UNLIMITED_FACTOR:
+            self.rate = None
+            logger.info("Pacing: the rate limit has recovered; sending without a limit again")
+        else:
+            self.rate = rate
+
+    def on_throttled(self) -> None:
+        """Slow the whole client down after a 429 (once per cool-down period)."""
+        now = time.monotonic()
+        if now - self._throttled_at < _COOLDOWN:
+            return
+        self._throttled_at = now
+        self.throttle_count += 1
+        current = self.rate if self.rate is not None else max(_MIN_RATE * 2, self._meter.rate(now))
+        if self.rate is None:
+            self._unthrottled_rate = current
+        self.rate = max(_MIN_RATE, current * _DECREASE)
+        logger.info("Pacing: rate limited by the server; slowing this client to %.1f requests/s", self.rate)

@@ -1,0 +1,148 @@
+"""The wait loop: poll a task's status until it is terminal, with a growing, jittered interval.
+
+Built on tenacity: the "retry" condition is "not finished yet, or a transient error", the wait is the
+`PollPolicy` schedule (jittered, and never shorter than a 429's ``Retry-After``), and the stop is the overall
+deadline. Each status call is itself bounded by the time left, so a wait never overruns its ``timeout`` by
+more than the scheduling slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, retry_if_result
+
+from ._config import PollPolicy
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    InvalidResponseError,
+    RateLimitError,
+    WaitTimeoutError,
+)
+from .types import TaskStatus
+
+logger = logging.getLogger("nanobanana")
+
+OnUpdate = Callable[[TaskStatus], "Awaitable[None] | None"]
+"""A callback that sees every status change; it may be a plain function or a coroutine function."""
+
+_TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
+
+
+class _DeadlineReached(Exception):
+    """The wait's deadline passed during a status call."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an error while polling should be ridden out rather than end the wait."""
+    if isinstance(exc, (APIConnectionError, InvalidResponseError, _DeadlineReached)):
+        return True
+    if isinstance(exc, APIStatusError):
+        return exc.status_code >= 500 or exc.status_code in _TRANSIENT_STATUSES
+    return False
+
+
+class _Schedule:
+    """The tenacity wait: the policy's interval with jitter, at least a Retry-After, at most the time left."""
+
+    def __init__(self, policy: PollPolicy, time_left: Callable[[], float], rng: random.Random) -> None:
+        self._policy = policy
+        self._time_left = time_left
+        self._rng = rng
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        interval = self._policy.interval(retry_state.attempt_number)
+        interval *= 1.0 + self._rng.uniform(0.0, self._policy.jitter)
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None and outcome.failed else None
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            interval = max(interval, exc.retry_after)
+        return max(0.0, min(interval, self._time_left()))
+
+
+async def poll_until_done(
+    fetch: Callable[[], Awaitable[TaskStatus]],
+    *,
+    task_id: str,
+    timeout: float | None,
+    policy: PollPolicy,
+    on_update: OnUpdate | None = None,
+    initial_delay: float = 0.0,
+    rng: random.Random | None = None,
+) -> TaskStatus:
+    """Call ``fetch`` until the status is terminal and return that status.
+
+    Args:
+        fetch: Reads the task's status once.
+        task_id: The task, for messages and errors.
+        timeout: Seconds before giving up with WaitTimeoutError; None waits for ever.
+        policy: The interval schedule.
+        on_update: Called with each status whose state word differs from the previous one.
+        initial_delay: Seconds to sleep before the first call (a just-created task is never done at once).
+        rng: The source of jitter (tests pass a seeded one).
+
+    Raises:
+        WaitTimeoutError: ``timeout`` ran out first; carries the last status.
+        APIStatusError: A non-transient error (401, 402, 404, ...) ended the wait.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    last: TaskStatus | None = None
+    last_word: str | None = None
+
+    def time_left() -> float:
+        return float("inf") if deadline is None else deadline - loop.time()
+
+    async def attempt() -> TaskStatus:
+        nonlocal last, last_word
+        left = time_left()
+        if left <= 0:
+            raise _DeadlineReached
+        try:
+            status = await (fetch() if deadline is None else asyncio.wait_for(fetch(), left))
+        except asyncio.TimeoutError:
+            if time_left() <= 0:
+                raise _DeadlineReached from None
+            raise
+        last = status
+        if status.state_word != last_word:
+            if last_word is not None:
+                logger.info("Task %s: %s -> %s", task_id, last_word, status.state_word)
+            last_word = status.state_word
+            if on_update is not None:
+                result = on_update(status)
+                if inspect.isawaitable(result):
+                    await result
+        return status
+
+    def give_up(retry_state: RetryCallState) -> TaskStatus:
+        outcome = retry_state.outcome
+        cause = outcome.exception() if outcome is not None and outcome.failed else None
+        if cause is not None and not isinstance(cause, _DeadlineReached):
+            # The last call failed with a transient error and time ran out: surface both.
+            raise WaitTimeoutError(task_id, last, timeout or 0.0) from cause
+        raise WaitTimeoutError(task_id, last, timeout or 0.0)
+
+    if initial_delay > 0:
+        await asyncio.sleep(min(initial_delay, max(0.0, time_left())))
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_transient) | retry_if_result(lambda status: not status.is_done),
+        wait=_Schedule(policy, time_left, rng or random.Random()),
+        stop=lambda _state: time_left() <= 0,
+        retry_error_callback=give_up,
+        before_sleep=_log_transient,
+    )
+    status: TaskStatus = await retrying(attempt)
+    return status
+
+
+def _log_transient(retry_state: RetryCallState) -> None:
+    outcome = retry_state.outcome
+    if outcome is not None and outcome.failed:
+        logger.info("Polling: a status call failed, still waiting: %s", outcome.exception())

@@ -1,0 +1,496 @@
+"""The one place that sends requests.
+
+Everything that talks HTTP goes through `Transport`: it owns (or borrows) the aiohttp session, adds the
+User-Agent and, for the API host only, the session cookie; it applies timeouts, the client-wide cap on
+requests in flight, retries, and turns every aiohttp exception and error status into ours.
+
+Retry rule (documented in docs/concepts.md):
+
+- Idempotent requests (status, downloads, sign-in reads) are retried on connection errors, timeouts, 408,
+  429 and 5xx.
+- Requests that create something (create, upload, sign-in posts) are retried only when the server cannot
+  have acted on them: the connection could not be opened, or the server answered 408, 429 or 503 (it refused
+  the request). A read timeout or a dropped connection after sending is never retried blindly, because the
+  task may exist already; the error says so.
+- A ``Retry-After`` (seconds or HTTP date) is waited as given, up to a minute; otherwise backoff is
+  exponential with full jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.cookies import SimpleCookie
+from typing import Any, NoReturn
+
+import aiohttp
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+from yarl import URL
+
+from . import _config
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InsufficientCreditsError,
+    InvalidInputError,
+    InvalidResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
+from ._pacing import Pacer
+
+logger = logging.getLogger("nanobanana")
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: AuthenticationError,
+    404: NotFoundError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+_RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+# The server refused these before doing anything, so even a create can be sent again.
+_REFUSED_STATUSES = frozenset({408, 429, 503})
+_HINTS: dict[type[APIStatusError], str] = {
+    AuthenticationError: (
+        "Sign in again (`nanobanana login`) or set NANOBANANA_SESSION_TOKEN to a fresh "
+        "__Secure-authjs.session-token cookie from your browser."
+    ),
+    InsufficientCreditsError: "The account is out of credits: top up on the website.",
+    NotFoundError: "Check the task id and base_url.",
+    RateLimitError: "Slow down: lower max_concurrency or set requests_per_second.",
+    ServerError: "The service failed; this is usually transient, try again shortly.",
+}
+_BODY_PREVIEW = 300
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A decoded JSON answer from the API host."""
+
+    status: int
+    headers: Mapping[str, str]
+    data: Any
+    cookies: Mapping[str, str]
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = datetime.now(timezone.utc).timestamp() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def should_retry(exc: BaseException, *, idempotent: bool) -> bool:
+    """Whether a failed attempt may be sent again (see the module docstring for the rule)."""
+    if isinstance(exc, APIConnectionError):
+        return idempotent or not exc.request_sent
+    if isinstance(exc, APIStatusError):
+        if _retry_after_of(exc) > _config.RETRY_AFTER_MAX:
+            return False
+        statuses = _RETRYABLE_STATUSES if idempotent else _REFUSED_STATUSES
+        return exc.status_code in statuses
+    return False
+
+
+def _retry_after_of(exc: BaseException) -> float:
+    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+        return exc.retry_after
+    if isinstance(exc, APIStatusError):
+        return parse_retry_after(exc.headers.get("Retry-After")) or 0.0
+    return 0.0
+
+
+_backoff = wait_random_exponential(multiplier=_config.RETRY_BACKOFF_BASE, max=_config.RETRY_BACKOFF_MAX)
+
+
+def retry_wait(retry_state: RetryCallState) -> float:
+    """Seconds before the next attempt: the server's ``Retry-After`` if it gave one, else jittered backoff."""
+    exc = retry_state.outcome.exception() if retry_state.outcome is not None else None
+    if exc is not None:
+        retry_after = _retry_after_of(exc)
+        if retry_after > 0:
+            return retry_after
+    return float(_backoff(retry_state))
+
+
+def _describe_body(body: object) -> str:
+    if isinstance(body, Mapping):
+        for key in ("error", "message", "msg", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return json.dumps(body)[:_BODY_PREVIEW]
+    text = str(body)
+    if _looks_like_html(text):
+        return "an HTML page instead of JSON (a Cloudflare challenge or error page?)"
+    return text[:_BODY_PREVIEW] or "no body"
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:200].lower()
+    return head.startswith(("<!doctype html", "<html")) or "<head" in head
+
+
+class Transport:
+    """Sends requests for one client: session lifecycle, auth, timeouts, pacing, retries, error mapping."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        session_token: str | None,
+        cookies: Mapping[str, str],
+        headers: Mapping[str, str],
+        timeout: aiohttp.ClientTimeout,
+        max_retries: int,
+        max_concurrency: int,
+        requests_per_second: float | None,
+        session: aiohttp.ClientSession | None,
+    ) -> None:
+        self.base_url = URL(base_url.rstrip("/"))
+        if self.base_url.scheme not in ("http", "https") or not self.base_url.host:
+            raise InvalidInputError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+        if max_retries < 0:
+            raise InvalidInputError(f"max_retries must be >= 0, got {max_retries}")
+        if max_concurrency < 1:
+            raise InvalidInputError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_concurrency = max_concurrency
+        self._cookies: dict[str, str] = dict(cookies)
+        if session_token:
+            self.session_token = session_token
+        self._headers = {"User-Agent": _config.user_agent(), **headers}
+        self._session = session
+        self._owns_session = session is None
+        self._closed = False
+        self.pacer = Pacer(max_in_flight=max_concurrency, requests_per_second=requests_per_second)
+
+    # --- credentials -------------------------------------------------------------------------------------
+
+    @property
+    def session_token(self) -> str | None:
+        """The session cookie's value, or None when signed out."""
+        for name in _config.SESSION_COOKIE_NAMES:
+            if self._cookies.get(name):
+                return self._cookies[name]
+        return None
+
+    @session_token.setter
+    def session_token(self, token: str | None) -> None:
+        for name in _config.SESSION_COOKIE_NAMES:
+            self._cookies.pop(name, None)
+        if token:
+            self._cookies[_config.SESSION_COOKIE] = token
+
+    def redact(self, text: str) -> str:
+        """The text with every cookie value (the session token above all) replaced by ``[redacted]``."""
+        for value in self._cookies.values():
+            if len(value) >= 8:
+                text = text.replace(value, "[redacted]")
+        return text
+
+    def is_api_origin(self, url: URL) -> bool:
+        """True when ``url`` is on the API host, the only host that may see our credentials."""
+        return url.origin() == self.base_url.origin()
+
+    def url(self, path: str) -> URL:
+        """The absolute URL of an API path."""
+        return self.base_url.with_path(self.base_url.path.rstrip("/") + path)
+
+    # --- session lifecycle -------------------------------------------------------------------------------
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("the client is closed; create a new NanoBanana client")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                # One pool per client; the pacer caps requests in flight, the connector caps sockets.
+                connector=aiohttp.TCPConnector(limit=self.max_concurrency, limit_per_host=0),
+                # Cookies are managed by hand so they go to the API host only (and work over http).
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=self.timeout,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if this transport created it. Safe to call twice."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+    # --- sending -----------------------------------------------------------------------------------------
+
+    def _request_headers(self, url: URL, extra: Mapping[str, str] | None) -> dict[str, str]:
+        headers = dict(self._headers)
+        if extra:
+            headers.update(extra)
+        if self.is_api_origin(url):
+            if self._cookies:
+                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self._cookies.items())
+        else:
+            # Caller-supplied headers may carry credentials: none of them leave the API host.
+            headers = {k: v for k, v in headers.items() if k.lower() in ("user-agent", "accept")}
+        return headers
+
+    @contextlib.contextmanager
+    def _map_exceptions(self, method: str, url: URL) -> Iterator[None]:
+        """Translate aiohttp's exceptions into ours, so no aiohttp type reaches a caller."""
+        shown = str(url)
+        try:
+            yield
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise APITimeoutError(
+                f"{method} {shown}: timed out connecting ({exc or 'no answer'}). Check your network.",
+                method=method,
+                url=shown,
+                request_sent=False,
+            ) from exc
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise APITimeoutError(
+                f"{method} {shown}: timed out waiting for the answer. Raise the client's timeout or retry.",
+                method=method,
+                url=shown,
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise APIConnectionError(
+                f"{method} {shown}: could not connect ({exc.os_error or exc}). Check base_url and your network.",
+                method=method,
+                url=shown,
+                request_sent=False,
+            ) from exc
+        except aiohttp.InvalidURL as exc:
+            raise InvalidInputError(f"not a valid URL: {shown!r}") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(
+                f"{method} {shown}: the connection failed ({type(exc).__name__}: {exc}).",
+                method=method,
+                url=shown,
+            ) from exc
+
+    def status_error(
+        self, method: str, url: URL, status: int, reason: str, headers: Mapping[str, str], text: str
+    ) -> APIStatusError:
+        text = self.redact(text)
+        body: object
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text[: _BODY_PREVIEW * 4]
+        cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIStatusError)
+        hint = _HINTS.get(cls, "")
+        if cls is AuthenticationError and status == 403 and _looks_like_html(text):
+            hint = "Cloudflare blocked the request; wait and retry, or refresh the session cookie."
+        message = f"{method} {url.path} -> {status} {reason}: {_describe_body(body)}. {hint}".strip()
+        common: dict[str, Any] = {
+            "method": method,
+            "url": str(url),
+            "status_code": status,
+            "body": body,
+            "headers": headers,
+        }
+        if cls is RateLimitError:
+            return RateLimitError(message, retry_after=parse_retry_after(headers.get("Retry-After")), **common)
+        return cls(message, **common)
+
+    def retrying(self, *, idempotent: bool) -> AsyncRetrying:
+        """The retry loop for one request, built from this client's settings."""
+        return AsyncRetrying(
+            retry=retry_if_exception(lambda exc: should_retry(exc, idempotent=idempotent)),
+            wait=retry_wait,
+            stop=stop_after_attempt(self.max_retries + 1),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+
+    def _log_retry(self, retry_state: RetryCallState) -> None:
+        exc = retry_state.outcome.exception() if retry_state.outcome is not None else None
+        delay = retry_state.next_action.sleep if retry_state.next_action is not None else 0.0
+        if isinstance(exc, RateLimitError):
+            self.pacer.on_throttled()
+        logger.info(
+            "Retrying in %.2fs (attempt %d of %d) after: %s",
+            delay,
+            retry_state.attempt_number + 1,
+            self.max_retries + 1,
+            exc,
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: object = None,
+        form: Mapping[str, str] | None = None,
+        multipart: Callable[[], aiohttp.FormData] | None = None,
+        idempotent: bool,
+    ) -> Answer:
+        """Send one API request (with retries) and return its decoded JSON answer.
+
+        Args:
+            method: HTTP method.
+            path: Path on the API host, e.g. ``/api/upload``.
+            json_body: A JSON body, or None.
+            form: A form-encoded body, or None.
+            multipart: Builds a multipart body, or None. A factory, since aiohttp can send a FormData once
+                and each attempt needs a fresh one.
+            idempotent: Whether sending it twice is harmless; decides what is retried.
+
+        Raises:
+            APIConnectionError: No answer came back.
+            APIStatusError: The server answered 4xx/5xx (a subclass per status).
+            InvalidResponseError: A 2xx answer that is not JSON.
+        """
+        url = self.url(path)
+        async for attempt in self.retrying(idempotent=idempotent):
+            with attempt:
+                body = multipart() if multipart is not None else form
+                return await self._send_once(method, url, json_body=json_body, body=body)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def _send_once(
+        self,
+        method: str,
+        url: URL,
+        *,
+        json_body: object,
+        body: aiohttp.FormData | Mapping[str, str] | None,
+    ) -> Answer:
+        headers = self._request_headers(url, {"Accept": "application/json"})
+        session = self._get_session()
+        started = time.monotonic()
+        async with self.pacer.slot():
+            with self._map_exceptions(method, url):
+                async with session.request(
+                    method,
+                    url,
+                    json=json_body,
+                    data=body,
+                    headers=headers,
+                    # A redirect could carry our Cookie header to another origin; the API never needs one.
+                    allow_redirects=False,
+                ) as response:
+                    raw = await response.read()
+                    status, reason = response.status, response.reason or ""
+                    answer_headers = {k: v for k, v in response.headers.items()}
+                    set_cookies = _cookies_of(response)
+        logger.debug("%s %s -> %d (%.3fs)", method, url.path, status, time.monotonic() - started)
+        self._store_cookies(set_cookies)
+        text = raw.decode("utf-8", errors="replace")
+        if status >= 400:
+            raise self.status_error(method, url, status, reason, answer_headers, text)
+        if status >= 300:
+            return Answer(status=status, headers=answer_headers, data=None, cookies=set_cookies)
+        try:
+            data_out = json.loads(text) if text.strip() else None
+        except ValueError:
+            self._invalid(method, url, status, text)
+        if isinstance(data_out, str) and _looks_like_html(data_out):
+            self._invalid(method, url, status, text)
+        return Answer(status=status, headers=answer_headers, data=data_out, cookies=set_cookies)
+
+    def _invalid(self, method: str, url: URL, status: int, text: str) -> NoReturn:
+        text = self.redact(text)
+        raise InvalidResponseError(
+            f"{method} {url.path} -> {status}, but the body is {_describe_body(text)} "
+            "This is usually a transient Cloudflare page; try again shortly.",
+            method=method,
+            url=str(url),
+            status_code=status,
+            body=text[:_BODY_PREVIEW],
+        )
+
+    def invalid_shape(self, method: str, path: str, status: int, data: object, problem: str) -> NoReturn:
+        """Raise InvalidResponseError for JSON that does not have the expected shape."""
+        text = self.redact(json.dumps(data)[:_BODY_PREVIEW])
+        raise InvalidResponseError(
+            f"{method} {path} -> {status}: unexpected answer ({problem}): {text}",
+            method=method,
+            url=str(self.url(path)),
+            status_code=status,
+            body=text,
+        )
+
+    def _store_cookies(self, cookies: Mapping[str, str]) -> None:
+        for name, value in cookies.items():
+            if value:
+                self._cookies[name] = value
+            else:
+                self._cookies.pop(name, None)
+
+    @contextlib.asynccontextmanager
+    async def stream(self, url: URL) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Open a GET for a download, one attempt, following redirects by hand.
+
+        Credentials go only to the API host; every redirect hop is checked again, so a redirect from the
+        API host to a file host drops them.
+        """
+        session = self._get_session()
+        async with self.pacer.slot():
+            with self._map_exceptions("GET", url):
+                for _ in range(10):
+                    response = await session.get(url, headers=self._request_headers(url, None), allow_redirects=False)
+                    location = response.headers.get("Location")
+                    if response.status in (301, 302, 303, 307, 308) and location:
+                        response.release()
+                        url = url.join(URL(location))
+                        continue
+                    try:
+                        yield response
+                    finally:
+                        response.release()
+                    return
+                raise APIConnectionError("GET: too many redirects", method="GET", url=str(url))
+
+
+def _cookies_of(response: aiohttp.ClientResponse) -> dict[str, str]:
+    cookies: dict[str, str] = {}
+    jar: SimpleCookie = response.cookies
+    for name, morsel in jar.items():
+        expired = morsel["max-age"] == "0" or (morsel["expires"] and _is_past(morsel["expires"]))
+        cookies[name] = "" if expired else morsel.value
+    return cookies
+
+
+def _is_past(expires: str) -> bool:
+    try:
+        when = email.utils.parsedate_to_datetime(expires)
+    except (TypeError, ValueError):
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when < datetime.now(timezone.utc)
