@@ -18,6 +18,7 @@ Example:
     ```
 """
 
+from ._batch import BatchInput, BatchItem, BatchOutcome, BatchProgress, BatchRun, ProgressCallback, read_batch_file
 from ._client import NanoBanana
 from ._config import PollPolicy
 from ._exceptions import (
@@ -32,6 +33,7 @@ from ._exceptions import (
     InsufficientCreditsError,
     InvalidInputError,
     InvalidResponseError,
+    JournalLockedError,
     NanoBananaError,
     NotFoundError,
     RateLimitError,
@@ -60,6 +62,11 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchInput",
+    "BatchItem",
+    "BatchOutcome",
+    "BatchProgress",
+    "BatchRun",
     "DownloadError",
     "Generation",
     "GenerationFailedError",
@@ -70,11 +77,13 @@ __all__ = [
     "InsufficientCreditsError",
     "InvalidInputError",
     "InvalidResponseError",
+    "JournalLockedError",
     "NanoBanana",
     "NanoBananaError",
     "NotFoundError",
     "OnUpdate",
     "PollPolicy",
+    "ProgressCallback",
     "RateLimitError",
     "ServerError",
     "SessionInfo",
@@ -84,4 +93,5 @@ __all__ = [
     "User",
     "WaitTimeoutError",
     "__version__",
+    "read_batch_file",
 ]

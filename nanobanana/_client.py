@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import overload
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from typing_extensions import Self, Unpack
 
 from . import _auth, _config, _session_file
+from ._batch import BatchInput, BatchRun, ProgressCallback
 from ._config import PollPolicy
 from ._download import download as _download
 from ._exceptions import GenerationFailedError, InvalidInputError, NanoBananaError
@@ -393,29 +394,112 @@ class NanoBanana:
             )
             ```
         """
-        if isinstance(images, (str, bytes)):
-            raise InvalidInputError("images must be a list; wrap a single image in [...]")
         request = _build_request(prompt, image_urls, options)
-        loaded = await gather_all(load_image(image, index=i) for i, image in enumerate(images) if not is_url(image))
-        uploaded = iter(await gather_all(self._upload_loaded(i.data, i.filename, i.content_type) for i in loaded))
-        extra = [image if is_url(image) else next(uploaded) for image in images]
-        if extra:
-            request = request.model_copy(update={"image_urls": (*request.image_urls, *extra)})
+        request = await self._prepare(request, images)
         task = await self.create(request)
         try:
-            initial = self.poll.initial * (1.0 + self._rng.uniform(0.0, self.poll.jitter))
-            final = await self._wait(
-                task.task_id, timeout=timeout, on_update=on_update, poll=None, initial_delay=initial
-            )
-            assert final.url is not None
-            if output is not None:
-                path = await self.download(final.url, output)
-                return GenerationResult(task_id=task.task_id, url=final.url, path=path, status=final)
-            content = await self.download(final.url)
-            return GenerationResult(task_id=task.task_id, url=final.url, content=content, status=final)
+            final = await self._wait_done(task.task_id, timeout=timeout, on_update=on_update)
+            return await self._fetch_result(task.task_id, final, output)
         except NanoBananaError as exc:
             exc.task_id = task.task_id
             raise
+
+    def generate_batch(
+        self,
+        items: Iterable[BatchInput],
+        *,
+        concurrency: int = 16,
+        output_dir: str | os.PathLike[str] | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+        retry_failed: bool = False,
+        retry_uncertain: bool = False,
+    ) -> BatchRun:
+        """Run many generations, at most ``concurrency`` at a time; one failure never stops the others.
+
+        ``await`` the returned run for one `BatchOutcome` per item, in input order, or iterate it with
+        ``async for`` to handle outcomes as they finish. Requests from every item share the client's limits
+        (``max_concurrency``, ``requests_per_second``, and the slow-down after a 429).
+
+        With a ``journal`` file, every step is recorded as it happens, so running the same batch again with
+        the same journal after a crash (even ``kill -9``) skips finished items, re-attaches to tasks already
+        created (polling them instead of paying again) and runs only what never reached the server. An item
+        whose create was in flight at the crash is reported as uncertain rather than created twice, unless
+        ``retry_uncertain`` is set. A second run on a journal that is in use is refused.
+
+        Args:
+            items: `BatchItem` objects, dicts of their fields, `GenerationRequest` objects, or prompts.
+            concurrency: Items in progress at once.
+            output_dir: Save results here (``<id>.<format>``, or the item's ``output``); omit to keep the bytes
+                in memory.
+            journal: A JSONL file to record progress in and resume from.
+            on_progress: Called (plain or async) with a `BatchProgress` whenever an item changes stage.
+            timeout: Seconds to wait for each task; defaults to the client's ``wait_timeout``.
+            retry_failed: On resume, run items whose generation failed in an earlier run again.
+            retry_uncertain: On resume, create again items whose earlier create may or may not have arrived.
+
+        Returns:
+            A `BatchRun`: awaitable (a list of outcomes) and async-iterable (outcomes as they finish).
+
+        Raises:
+            JournalLockedError: Another run is using the journal (raised when the run starts).
+
+        Example:
+            ```python
+            outcomes = await client.generate_batch(
+                [{"prompt": "make it night", "image_urls": [url]}, "a banana in space"],
+                output_dir="results", journal="run.jsonl",
+            )
+            failed = [o for o in outcomes if not o.ok]
+            ```
+        """
+        return BatchRun(
+            self,
+            items,
+            concurrency=concurrency,
+            output_dir=output_dir,
+            journal=journal,
+            on_progress=on_progress,
+            timeout=timeout,
+            retry_failed=retry_failed,
+            retry_uncertain=retry_uncertain,
+        )
+
+    async def _prepare(self, request: GenerationRequest, images: Sequence[ImageInput]) -> GenerationRequest:
+        """Check and upload local images, appending their URLs (and any URLs among them) in order."""
+        if isinstance(images, (str, bytes)):
+            raise InvalidInputError("images must be a list; wrap a single image in [...]")
+        if not images:
+            return request
+        loaded = await gather_all(load_image(image, index=i) for i, image in enumerate(images) if not is_url(image))
+        uploaded = iter(await gather_all(self._upload_loaded(i.data, i.filename, i.content_type) for i in loaded))
+        extra = [image if is_url(image) else next(uploaded) for image in images]
+        return GenerationRequest.model_validate({**request.model_dump(), "image_urls": (*request.image_urls, *extra)})
+
+    async def _wait_done(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None,
+        on_update: OnUpdate | None = None,
+        initial_delay: float | None = None,
+    ) -> TaskStatus:
+        """Wait for a task just created: the first poll comes after a jittered first interval."""
+        if initial_delay is None:
+            initial_delay = self.poll.initial * (1.0 + self._rng.uniform(0.0, self.poll.jitter))
+        return await self._wait(task_id, timeout=timeout, on_update=on_update, poll=None, initial_delay=initial_delay)
+
+    async def _fetch_result(
+        self, task_id: str, final: TaskStatus, output: str | os.PathLike[str] | None
+    ) -> GenerationResult:
+        """Download a finished task's result to ``output`` (or into memory)."""
+        assert final.url is not None
+        if output is not None:
+            path = await self.download(final.url, output)
+            return GenerationResult(task_id=task_id, url=final.url, path=path, status=final)
+        content = await self.download(final.url)
+        return GenerationResult(task_id=task_id, url=final.url, content=content, status=final)
 
     # --- signing in ----------------------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@ Every error is a `NanoBananaError`; catch that to handle them all. The tree::
     │                               (for example a Cloudflare HTML page)
     ├── GenerationFailedError       the task ended in a failure state (``task_id``, ``fail_msg``)
     ├── WaitTimeoutError            the task was still running when ``timeout`` ran out
-    └── DownloadError               the result could not be fetched or saved
+    ├── DownloadError               the result could not be fetched or saved
+    └── JournalLockedError          another batch run is using the same journal file
 
 Errors never contain the session token: bodies quoted in messages are redacted first.
 """
@@ -43,6 +44,7 @@ __all__ = [
     "InsufficientCreditsError",
     "InvalidInputError",
     "InvalidResponseError",
+    "JournalLockedError",
     "NanoBananaError",
     "NotFoundError",
     "RateLimitError",
@@ -249,3 +251,7 @@ class DownloadError(NanoBananaError):
         super().__init__(message)
         self.url = url
         self.status_code = status_code
+
+
+class JournalLockedError(NanoBananaError):
+    """Another batch run holds this journal. Wait for it to finish, or use another journal file."""
