@@ -179,6 +179,7 @@ class NanoBanana:
         prompt: str | GenerationRequest,
         *,
         image_urls: Sequence[str] = (),
+        images: Sequence[ImageInput] = (),
         **options: Unpack[GenerationOptions],
     ) -> Task:
         """Start a generation and return its task at once, without waiting.
@@ -189,7 +190,9 @@ class NanoBanana:
 
         Args:
             prompt: What to do with the images, or a complete `GenerationRequest`.
-            image_urls: Hosted input images, in order, sent byte for byte (use `upload` for local files).
+            image_urls: Hosted input images, in order, sent byte for byte.
+            images: More inputs after ``image_urls``: URLs, local paths, bytes or binary file objects. Local
+                ones are checked, then uploaded concurrently, before the task is created.
             **options: `GenerationOptions`: ``resolution``, ``output_format``, ``width``, ...
 
         Returns:
@@ -207,7 +210,7 @@ class NanoBanana:
             final = await client.wait(task.task_id)
             ```
         """
-        request = _build_request(prompt, image_urls, options)
+        request = await self._prepare(_build_request(prompt, image_urls, options), images)
         answer = await self._transport.request("POST", _CREATE, json_body=request.to_wire(), idempotent=False)
         if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
             self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
@@ -394,9 +397,7 @@ class NanoBanana:
             )
             ```
         """
-        request = _build_request(prompt, image_urls, options)
-        request = await self._prepare(request, images)
-        task = await self.create(request)
+        task = await self.create(prompt, image_urls=image_urls, images=images, **options)
         try:
             final = await self._wait_done(task.task_id, timeout=timeout, on_update=on_update)
             return await self._fetch_result(task.task_id, final, output)

@@ -1,0 +1,136 @@
+"""The command line's arguments."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import typing
+
+from .._config import ENV_BASE_URL, ENV_SESSION_TOKEN
+from ..types import OutputFormat, Resolution
+from ._exit import EXIT_CODES_HELP
+
+_FORMATS: tuple[str, ...] = typing.get_args(OutputFormat)
+_RESOLUTIONS: tuple[str, ...] = typing.get_args(Resolution)
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _add_generation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("prompt", help="what to do with the images")
+    parser.add_argument(
+        "-i",
+        "--image",
+        dest="images",
+        action="append",
+        default=[],
+        metavar="URL_OR_PATH",
+        help="an input image: a hosted URL or a local file (uploaded first); repeat for several, in order",
+    )
+    parser.add_argument("--resolution", choices=_RESOLUTIONS, help="output resolution (default 1K)")
+    parser.add_argument("--format", dest="output_format", choices=_FORMATS, help="output format (default png)")
+    parser.add_argument("--size", dest="image_size", metavar="SIZE", help="'auto' (default) or an aspect ratio")
+    parser.add_argument("--width", type=_positive_int, help="width in pixels (default 1024)")
+    parser.add_argument("--height", type=_positive_int, help="height in pixels (default 1024)")
+    parser.add_argument("--steps", type=_positive_int, help="inference steps (default 20)")
+    parser.add_argument("--guidance", dest="guidance_scale", type=float, help="guidance scale (default 7.5)")
+    parser.add_argument("--public", dest="is_public", action="store_true", default=None, help="make the result public")
+    parser.add_argument("--no-pro", dest="enable_pro", action="store_false", default=None, help="disable pro mode")
+
+
+def _add_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout", type=_positive_float, default=600.0, help="seconds to wait for the task (default 600)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``nanobanana`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="nanobanana",
+        description="Edit images with the Nano Banana API from the shell.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--session-token",
+        default=None,
+        help=f"the site's session cookie (default: ${ENV_SESSION_TOKEN}, else the saved session)",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        help=f"the API host (default: ${ENV_BASE_URL}, else https://nanabanana.ai)",
+    )
+    parser.add_argument("--session-file", default=None, help="where the saved session lives")
+    parser.add_argument(
+        "--json", action="store_true", help="print machine-readable JSON on stdout (logs and progress go to stderr)"
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log requests (-v) and debug details (-vv)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    login = commands.add_parser("login", help="sign in with a code sent by e-mail and save the session")
+    login.add_argument("--email", help="your e-mail address (asked for when omitted)")
+    commands.add_parser("logout", help="sign out and delete the saved session")
+    commands.add_parser("whoami", help="show who is signed in")
+
+    generate = commands.add_parser("generate", help="run a whole generation and save the image")
+    _add_generation_options(generate)
+    generate.add_argument("-o", "--output", help="file or folder to save to (default: <task id>.<format>)")
+    _add_timeout(generate)
+
+    upload = commands.add_parser("upload", help="upload a local image and print its hosted URL")
+    upload.add_argument("path", help="the image file")
+
+    create = commands.add_parser("create", help="create a task and print its id, without waiting")
+    _add_generation_options(create)
+
+    status = commands.add_parser("status", help="show a task's status once")
+    status.add_argument("task_id")
+
+    wait = commands.add_parser("wait", help="wait for a task to finish and print its result URL")
+    wait.add_argument("task_id")
+    _add_timeout(wait)
+
+    download = commands.add_parser("download", help="download a result by URL or task id")
+    download.add_argument("target", metavar="URL_OR_TASK_ID")
+    download.add_argument("-o", "--output", required=True, help="file or folder to save to")
+
+    batch = commands.add_parser("batch", help="run a JSONL file of generations, resumable with a journal")
+    batch.add_argument("file", help="one JSON object per line: prompt, images, id, output, options")
+    batch.add_argument("--concurrency", type=_positive_int, default=16, help="items in progress at once (default 16)")
+    batch.add_argument("--out", dest="output_dir", default="results", help="folder for the results (default results)")
+    batch.add_argument("--journal", default=None, help="progress file to resume from (default: <FILE>.journal.jsonl)")
+    batch.add_argument("--retry-failed", action="store_true", help="run items that failed in an earlier run again")
+    batch.add_argument(
+        "--retry-uncertain",
+        action="store_true",
+        help="create again items whose create was in flight when an earlier run stopped (may pay twice)",
+    )
+    batch.add_argument("--rps", dest="requests_per_second", type=_positive_float, help="cap requests per second")
+    _add_timeout(batch)
+
+    emulator = commands.add_parser("emulator", help="serve the offline API emulator", add_help=False)
+    emulator.add_argument("emulator_args", nargs=argparse.REMAINDER, help="see `nanobanana emulator --help`")
+
+    demo = commands.add_parser("demo", help="a full generation against the built-in emulator, offline")
+    demo.add_argument("-o", "--output", default="nanobanana-demo.png", help="where to save the result")
+    demo.add_argument("--finish-after", type=float, default=3.0, help="seconds the emulated task takes (default 3)")
+    return parser
+
+
+def env_default(name: str) -> str | None:
+    """An environment variable, or None when unset or empty."""
+    return os.environ.get(name) or None
