@@ -43,7 +43,9 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, (APIConnectionError, InvalidResponseError, _DeadlineReached)):
         return True
     if isinstance(exc, APIStatusError):
-        return exc.status_code >= 500 or exc.status_code in _TRANSIENT_STATUSES
+        # A 403 whose body is not JSON is a Cloudflare challenge page, not the API refusing the session.
+        challenge = exc.status_code == 403 and isinstance(exc.body, str)
+        return challenge or exc.status_code >= 500 or exc.status_code in _TRANSIENT_STATUSES
     return False
 
 
