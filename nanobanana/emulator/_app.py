@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,24 @@ def _error(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
 
 
+class _TokenBucket:
+    """A rate limiter as servers run them: ``rate`` requests per second with a one-second burst."""
+
+    def __init__(self) -> None:
+        self._tokens = 0.0
+        self._updated = -math.inf
+
+    def take(self, rate: float) -> float:
+        """Take one token; returns 0 when allowed, else the seconds until a token is free."""
+        now = time.monotonic()
+        self._tokens = min(rate, self._tokens + (now - self._updated) * rate)
+        self._updated = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / rate
+
+
 def _redirect(location: str) -> web.Response:
     # Auth.js answers the callback with a redirect; the client reads Location and Set-Cookie from it.
     return web.Response(status=302, headers={"Location": location})
@@ -52,6 +71,7 @@ class Hosts:
         self.api_url = ""
         self.file_url = ""
         self._renders: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
+        self._bucket = _TokenBucket()
 
     # --- applications -----------------------------------------------------------------------------------
 
@@ -105,6 +125,13 @@ class Hosts:
                     return self._drop(request)
                 elif fault.kind in ("status", "html_challenge", "malformed_json"):
                     return self._canned(fault)
+            limit = world.config.rate_limit
+            if needs_auth and limit is not None and (wait := self._bucket.take(limit)) > 0:
+                return web.json_response(
+                    {"error": "Too many requests, slow down."},
+                    status=429,
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                )
             if needs_auth and world.config.require_auth and self._user(request) is None:
                 response: web.StreamResponse = _error(
                     401, "Unauthorized: sign in first (send the __Secure-authjs.session-token cookie)."
@@ -234,7 +261,7 @@ class Hosts:
         data = field.file.read()
         if not data:
             return _error(400, "The file is empty.")
-        name = field.filename or "upload.png"
+        name = _filename(field)
         # The site keeps the original file name, spaces included (see the capture).
         path = f"/image2video/image2video_{int(time.time() * 1000)}_{name}"
         self.world.files[path] = StoredFile(data, field.content_type or "application/octet-stream")
@@ -340,4 +367,9 @@ class Hosts:
 def _describe_file(field: web.FileField) -> dict[str, Any]:
     size = field.file.seek(0, 2)
     field.file.seek(0)
-    return {"filename": field.filename, "size": size, "content_type": field.content_type}
+    return {"filename": _filename(field), "size": size, "content_type": field.content_type}
+
+
+def _filename(field: web.FileField) -> str:
+    # aiohttp's client percent-quotes file names in Content-Disposition; browsers send them raw.
+    return unquote(field.filename or "upload.png")

@@ -25,6 +25,9 @@ class EmulatorConfig(BaseModel):
         record_requests: Keep every request in `Emulator.requests` (counts are always kept).
         credits: Creates left before the emulator answers 402 Payment Required; None for no limit. Each
             create spends one.
+        rate_limit: Requests per second the API accepts (create, status and upload, all sessions together,
+            with a one-second burst); beyond it, 429 with ``Retry-After``, like a real rate limiter. None for
+            no limit.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
@@ -39,6 +42,7 @@ class EmulatorConfig(BaseModel):
     result_size: tuple[int, int] | None = (512, 512)
     record_requests: bool = True
     credits: int | None = Field(default=None, ge=0)
+    rate_limit: float | None = Field(default=None, gt=0)
 
     @field_validator("finish_after")
     @classmethod

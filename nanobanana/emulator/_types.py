@@ -18,3 +18,4 @@ class Knobs(TypedDict, total=False):
     result_size: tuple[int, int] | None
     record_requests: bool
     credits: int | None
+    rate_limit: float | None

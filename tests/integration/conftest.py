@@ -1,0 +1,31 @@
+"""A running emulator and a signed-in client on it, with a fast poll so tests do not wait."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from nanobanana import NanoBanana, PollPolicy
+from nanobanana.emulator import Emulator
+
+FAST_POLL = PollPolicy(initial=0.02, multiplier=1.5, maximum=0.1, jitter=0.2)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with Emulator(finish_after=0.05, states=("waiting", "processing"), seed=11) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def client(emu: Emulator, tmp_path: Path) -> AsyncIterator[NanoBanana]:
+    async with NanoBanana(
+        base_url=emu.url,
+        session_token=emu.issue_token("me@example.com"),
+        session_file=tmp_path / "session.json",
+        poll=FAST_POLL,
+        timeout=5,
+    ) as nano:
+        yield nano
