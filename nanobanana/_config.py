@@ -54,8 +54,14 @@ class PollPolicy(BaseModel):
 
     The interval starts at ``initial`` and grows by ``multiplier`` up to ``maximum``; each sleep adds a random
     ``0..jitter`` fraction of itself so that many waiting tasks never poll in lockstep. The website polls every
-    3.5 s and a task takes about 35 s: the defaults notice a finished task within about 4 s and make about
-    10 calls for a typical task.
+    3.5 s and a task takes about 35 s: the defaults notice a finished task within 4.8 s at most (4 s plus
+    jitter) and make about 11 status calls for a 35-second task.
+
+    Attributes:
+        initial: The first interval, seconds.
+        multiplier: The growth factor of the interval, at least 1.
+        maximum: The ceiling of the interval, seconds.
+        jitter: The random extra added to each sleep, as a fraction of the interval (0 to 1).
 
     Example:
         ```python
