@@ -76,6 +76,7 @@ async def poll_until_done(
     on_update: OnUpdate | None = None,
     initial_delay: float = 0.0,
     rng: random.Random | None = None,
+    initial: TaskStatus | None = None,
 ) -> TaskStatus:
     """Call ``fetch`` until the status is terminal and return that status.
 
@@ -87,6 +88,8 @@ async def poll_until_done(
         on_update: Called with each status whose state word differs from the previous one.
         initial_delay: Seconds to sleep before the first call (a just-created task is never done at once).
         rng: The source of jitter (tests pass a seeded one).
+        initial: A status already known (the create answer's): ``on_update`` sees it at once, so a caller
+            learns the task before the first poll, and it is the last status if no poll succeeds.
 
     Raises:
         WaitTimeoutError: ``timeout`` ran out first; carries the last status.
@@ -94,7 +97,7 @@ async def poll_until_done(
     """
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
-    last: TaskStatus | None = None
+    last: TaskStatus | None = initial
     last_word: str | None = None
 
     def time_left() -> float:
@@ -112,6 +115,11 @@ async def poll_until_done(
                 raise _DeadlineReached from None
             raise
         last = status
+        await notify(status)
+        return status
+
+    async def notify(status: TaskStatus) -> None:
+        nonlocal last_word
         if status.state_word != last_word:
             if last_word is not None:
                 logger.info("Task %s: %s -> %s", task_id, last_word, status.state_word)
@@ -120,7 +128,6 @@ async def poll_until_done(
                 result = on_update(status)
                 if inspect.isawaitable(result):
                     await result
-        return status
 
     def give_up(retry_state: RetryCallState) -> TaskStatus:
         outcome = retry_state.outcome
@@ -130,6 +137,8 @@ async def poll_until_done(
             raise WaitTimeoutError(task_id, last, timeout or 0.0) from cause
         raise WaitTimeoutError(task_id, last, timeout or 0.0)
 
+    if initial is not None:
+        await notify(initial)
     if initial_delay > 0:
         await asyncio.sleep(min(initial_delay, max(0.0, time_left())))
 
