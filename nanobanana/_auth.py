@@ -67,7 +67,7 @@ async def login(transport: Transport, email: str, code: str) -> SessionInfo:
     """Exchange an e-mailed code for a session; the transport then carries the new session cookie."""
     email, code = _check_email(email), _check_code(code)
     csrf = await _csrf_token(transport)
-    transport.session_token = None
+    previous, transport.session_token = transport.session_token, None
     path = f"{_AUTH}/callback/email-verification"
     answer = await transport.request(
         "POST",
@@ -77,7 +77,8 @@ async def login(transport: Transport, email: str, code: str) -> SessionInfo:
     )
     location = answer.headers.get("Location", "")
     if transport.session_token is None or "error=" in location:
-        transport.session_token = None
+        # A wrong code must not sign out a client that was signed in.
+        transport.session_token = previous
         raise AuthenticationError(
             "The sign-in code was not accepted: it may be wrong, used or expired. "
             "Ask for a new one with `send_login_code`.",
@@ -89,7 +90,7 @@ async def login(transport: Transport, email: str, code: str) -> SessionInfo:
         )
     session = await whoami(transport)
     if session is None:
-        transport.session_token = None
+        transport.session_token = previous
         raise AuthenticationError(
             "The site set a session cookie but does not recognise it; try signing in again.",
             method="GET",

@@ -213,13 +213,16 @@ class BatchRun:
         for index, value in enumerate(self._inputs):
             pending.put_nowait((index, value))
             self._counts.move(f"#{index}", "queued")
-        done: asyncio.Queue[BatchOutcome] = asyncio.Queue()
+        done: asyncio.Queue[BatchOutcome | Exception] = asyncio.Queue()
         workers = [
             asyncio.ensure_future(self._worker(pending, done)) for _ in range(min(self._concurrency, len(self._inputs)))
         ]
         try:
             for _ in range(len(self._inputs)):
-                yield await done.get()
+                outcome = await done.get()
+                if isinstance(outcome, Exception):
+                    raise outcome
+                yield outcome
         finally:
             for worker in workers:
                 worker.cancel()
@@ -227,10 +230,17 @@ class BatchRun:
             if self._journal is not None:
                 self._journal.close()
 
-    async def _worker(self, pending: asyncio.Queue[tuple[int, BatchInput]], done: asyncio.Queue[BatchOutcome]) -> None:
+    async def _worker(
+        self, pending: asyncio.Queue[tuple[int, BatchInput]], done: asyncio.Queue[BatchOutcome | Exception]
+    ) -> None:
         while not pending.empty():
             index, value = pending.get_nowait()
-            outcome = await self._process(index, value)
+            try:
+                outcome: BatchOutcome | Exception = await self._process(index, value)
+            except Exception as exc:
+                # Not an outcome (a bug, e.g. in on_progress): hand it to the consumer, which would otherwise wait
+                # for ever for this item.
+                outcome = exc
             done.put_nowait(outcome)
 
     async def _progress(self, key: str, stage: Stage) -> None:

@@ -50,10 +50,28 @@ def _build_request(
     try:
         return GenerationRequest(prompt=prompt, image_urls=tuple(image_urls), **options)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'request'}: {error['msg']}" for error in exc.errors()
-        )
-        raise InvalidInputError(f"invalid generation request: {problems}") from exc
+        raise _invalid_request(exc) from exc
+
+
+def _invalid_request(exc: ValidationError) -> InvalidInputError:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in error['loc']) or 'request'}: {error['msg']}" for error in exc.errors()
+    )
+    return InvalidInputError(f"invalid generation request: {problems}")
+
+
+def _with_more_urls(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
+    try:
+        return GenerationRequest.model_validate({**request.model_dump(), "image_urls": (*request.image_urls, *urls)})
+    except ValidationError as exc:
+        raise _invalid_request(exc) from exc
+
+
+def _status_of_created(task: Task) -> TaskStatus:
+    """The status a create answer implies, so progress callbacks learn the task id before the first poll."""
+    return TaskStatus.model_validate(
+        {"taskId": task.task_id, "generations": [{"id": task.task_id, "status": task.status}]}
+    )
 
 
 class NanoBanana:
@@ -259,7 +277,8 @@ class NanoBanana:
 
         Args:
             task_id: The id from `create`.
-            timeout: Seconds to wait; defaults to the client's ``wait_timeout``. None waits for ever.
+            timeout: Seconds to wait; None (the default) uses the client's ``wait_timeout``. To wait for ever,
+                make the client with ``wait_timeout=None``.
             on_update: Called (plain or async function) with the status whenever its state changes.
             poll: The interval schedule for this wait; defaults to the client's.
 
@@ -281,6 +300,7 @@ class NanoBanana:
         on_update: OnUpdate | None,
         poll: PollPolicy | None,
         initial_delay: float,
+        created: Task | None = None,
     ) -> TaskStatus:
         status = await poll_until_done(
             lambda: self.status(task_id),
@@ -290,6 +310,7 @@ class NanoBanana:
             on_update=on_update,
             initial_delay=initial_delay,
             rng=self._rng,
+            initial=None if created is None else _status_of_created(created),
         )
         if status.state.is_failure:
             raise GenerationFailedError(task_id, status.fail_msg, status)
@@ -399,7 +420,7 @@ class NanoBanana:
         """
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
         try:
-            final = await self._wait_done(task.task_id, timeout=timeout, on_update=on_update)
+            final = await self._wait_done(task.task_id, timeout=timeout, on_update=on_update, created=task)
             return await self._fetch_result(task.task_id, final, output)
         except NanoBananaError as exc:
             exc.task_id = task.task_id
@@ -473,10 +494,12 @@ class NanoBanana:
             raise InvalidInputError("images must be a list; wrap a single image in [...]")
         if not images:
             return request
+        # The URLs among the images are checked before anything is uploaded.
+        _with_more_urls(request, [image for image in images if isinstance(image, str) and is_url(image)])
         loaded = await gather_all(load_image(image, index=i) for i, image in enumerate(images) if not is_url(image))
         uploaded = iter(await gather_all(self._upload_loaded(i.data, i.filename, i.content_type) for i in loaded))
-        extra = [image if is_url(image) else next(uploaded) for image in images]
-        return GenerationRequest.model_validate({**request.model_dump(), "image_urls": (*request.image_urls, *extra)})
+        extra = [image if isinstance(image, str) and is_url(image) else next(uploaded) for image in images]
+        return _with_more_urls(request, extra)
 
     async def _wait_done(
         self,
@@ -485,11 +508,17 @@ class NanoBanana:
         timeout: float | None,
         on_update: OnUpdate | None = None,
         initial_delay: float | None = None,
+        created: Task | None = None,
     ) -> TaskStatus:
-        """Wait for a task just created: the first poll comes after a jittered first interval."""
+        """Wait for a task just created: the first poll comes after a jittered first interval.
+
+        With ``created`` (the create answer), ``on_update`` hears of the task at once, before any poll.
+        """
         if initial_delay is None:
             initial_delay = self.poll.initial * (1.0 + self._rng.uniform(0.0, self.poll.jitter))
-        return await self._wait(task_id, timeout=timeout, on_update=on_update, poll=None, initial_delay=initial_delay)
+        return await self._wait(
+            task_id, timeout=timeout, on_update=on_update, poll=None, initial_delay=initial_delay, created=created
+        )
 
     async def _fetch_result(
         self, task_id: str, final: TaskStatus, output: str | os.PathLike[str] | None

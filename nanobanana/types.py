@@ -39,7 +39,7 @@ Resolution = Literal["1K", "2K", "4K"]
 class GenerationOptions(TypedDict, total=False):
     """Optional settings of a generation, passed as keywords to ``create`` and ``generate``.
 
-    Each defaults to what the website sends (see `GenerationRequest`).
+    Each defaults to what the website sends (see `GenerationRequest`, whose attributes these are).
     """
 
     output_format: OutputFormat
@@ -137,6 +137,19 @@ class GenerationRequest(BaseModel):
     ``InvalidInputError``). ``image_urls`` are sent byte for byte as given: URLs with spaces, as the site's own
     upload URLs have, are not re-encoded.
 
+    Attributes:
+        prompt: What to do with the images (1 to 10,000 characters, not blank).
+        image_urls: Hosted input images, in order ("image 1", "image 2", ... in the prompt).
+        output_format: ``png`` (sent by the site), ``jpeg`` or ``webp``.
+        image_size: ``auto`` (sent by the site) or an aspect ratio; other words are not documented.
+        enable_pro: The site's "pro" model switch; the site sends True.
+        resolution: ``1K`` (sent by the site), ``2K`` or ``4K``.
+        width: Pixels, 64 to 8192; the site sends 1024.
+        height: Pixels, 64 to 8192; the site sends 1024.
+        steps: Sampling steps, 1 to 200; the site sends 20.
+        guidance_scale: How closely to follow the prompt, 0 to 50; the site sends 7.5.
+        is_public: Publish the result in the site's gallery; False unless asked.
+
     Example:
         ```python
         request = GenerationRequest(prompt="make it night", image_urls=[url], resolution="2K")
@@ -221,7 +234,7 @@ class Generation(_Answer):
     created_date: datetime | None = Field(default=None, alias="createdDate")
     updated_date: datetime | None = Field(default=None, alias="updatedDate")
 
-    @field_validator("url", "fail_msg", mode="before")
+    @field_validator("id", "status", "url", "fail_msg", mode="before")
     @classmethod
     def _none_is_empty(cls, value: object) -> object:
         return "" if value is None else value
@@ -238,6 +251,10 @@ class TaskStatus(_Answer):
     A task normally has one generation; ``state``, ``url`` and ``fail_msg`` read the first. A status with no
     generation yet is reported as ``WAITING``.
 
+    Attributes:
+        task_id: The task (``taskId`` on the wire).
+        generations: Its generations as the server lists them; unknown fields are kept on each.
+
     Example:
         ```python
         status = await client.status(task.task_id)
@@ -248,6 +265,11 @@ class TaskStatus(_Answer):
 
     task_id: str = Field(alias="taskId")
     generations: tuple[Generation, ...] = ()
+
+    @field_validator("generations", mode="before")
+    @classmethod
+    def _none_is_no_generation(cls, value: object) -> object:
+        return () if value is None else value
 
     @property
     def generation(self) -> Generation | None:
@@ -291,7 +313,13 @@ class TaskStatus(_Answer):
 
 
 class User(_Answer):
-    """The signed-in user, as the site's session endpoint describes it."""
+    """The signed-in user, as the site's session endpoint describes it.
+
+    Attributes:
+        name: The display name, if the site has one.
+        email: The e-mail address signed in with.
+        image: The avatar URL, if any.
+    """
 
     name: str | None = None
     email: str | None = None
@@ -299,7 +327,12 @@ class User(_Answer):
 
 
 class SessionInfo(_Answer):
-    """The answer to ``GET /api/auth/session`` when signed in."""
+    """The answer to ``GET /api/auth/session`` when signed in.
+
+    Attributes:
+        user: Who is signed in.
+        expires: When the session ends, if the site says.
+    """
 
     user: User
     expires: datetime | None = None

@@ -126,3 +126,15 @@ async def test_wait_accepts_a_task_created_elsewhere(emu: Emulator, client: Nano
     async with NanoBanana(base_url=emu.url, session_token=client.session_token) as later:
         final: TaskStatus = await later.wait(task.task_id, timeout=10, poll=client.poll)
     assert final.state is TaskState.SUCCEED
+
+
+async def test_on_update_hears_of_the_task_before_the_first_poll(emu: Emulator, client: NanoBanana) -> None:
+    emu.configure(finish_after=0.3)
+    first: list[tuple[str, int]] = []
+
+    def record(status: TaskStatus) -> None:
+        if not first:
+            first.append((status.task_id, emu.count("status")))
+
+    result = await client.generate(PROMPT, on_update=record)
+    assert first == [(result.task_id, 0)]

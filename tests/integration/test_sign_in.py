@@ -48,3 +48,14 @@ async def test_a_saved_session_is_for_its_own_host_only(emu: Emulator, tmp_path:
         client.save_session()
     async with NanoBanana(base_url="http://127.0.0.1:9", session_file=session_file) as elsewhere:
         assert elsewhere.session_token is None
+
+
+async def test_a_wrong_code_does_not_sign_out_a_signed_in_client(emu: Emulator, tmp_path: Path) -> None:
+    token = emu.issue_token("me@example.com")
+    async with NanoBanana(base_url=emu.url, session_token=token, session_file=tmp_path / "s.json") as client:
+        await client.send_login_code("other@example.com")
+        wrong = "000000" if emu.login_codes["other@example.com"] != "000000" else "111111"
+        with pytest.raises(AuthenticationError):
+            await client.login("other@example.com", wrong)
+        assert client.session_token == token
+        assert (await client.whoami()) is not None

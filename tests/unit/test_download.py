@@ -1,0 +1,232 @@
+"""Downloads: no credentials off the API host, atomic files, content checks, size limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from unit_support import BASE, FILES, PNG, RESULT_URL, STATUS, TOKEN, FakeAPI, sent_headers, status_json
+
+from nanobanana import DownloadError, InvalidInputError, NanoBanana
+
+SECRET_HEADERS = {"X-Api-Key": "key-123456789", "Authorization": "Bearer abcdefghijk"}
+SECRET_COOKIES = {"cf_clearance": "cf-clearance-value-123"}
+
+
+@pytest.fixture
+async def nb(api: FakeAPI) -> AsyncIterator[NanoBanana]:
+    """A client with a session token, an extra cookie and custom headers: all of them for the API host only."""
+    async with NanoBanana(
+        session_token=TOKEN, base_url=BASE, cookies=SECRET_COOKIES, headers=SECRET_HEADERS, max_retries=1
+    ) as client:
+        yield client
+
+
+def assert_no_credentials(headers: dict[str, str]) -> None:
+    assert "cookie" not in headers
+    assert "x-api-key" not in headers
+    assert "authorization" not in headers
+    assert TOKEN not in str(headers)
+    assert headers["user-agent"].startswith("nanobanana-python/")
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# --- credentials --------------------------------------------------------------------------------------------
+
+
+async def test_the_file_host_gets_no_cookie_and_no_custom_headers(api: FakeAPI, nb: NanoBanana) -> None:
+    api.get(RESULT_URL, body=PNG, content_type="image/png")
+
+    await nb.download(RESULT_URL)
+
+    assert_no_credentials(sent_headers(api.calls("GET", RESULT_URL)[0]))
+
+
+async def test_the_api_host_gets_the_cookie_and_custom_headers(api: FakeAPI, nb: NanoBanana) -> None:
+    api.post(STATUS, payload=status_json())
+
+    await nb.status("x")
+
+    headers = sent_headers(api.calls("POST", STATUS)[0])
+    assert TOKEN in headers["cookie"]
+    assert "cf_clearance=cf-clearance-value-123" in headers["cookie"]
+    assert headers["x-api-key"] == "key-123456789"
+
+
+async def test_a_redirect_from_the_api_host_to_another_host_drops_credentials(api: FakeAPI, nb: NanoBanana) -> None:
+    on_api = f"{BASE}/api/result/3b92.png"
+    api.get(on_api, status=302, headers={"Location": RESULT_URL})
+    api.get(RESULT_URL, body=PNG, content_type="image/png")
+
+    assert await nb.download(on_api) == PNG
+
+    assert TOKEN in sent_headers(api.calls("GET", on_api)[0])["cookie"]
+    assert_no_credentials(sent_headers(api.calls("GET", RESULT_URL)[0]))
+
+
+async def test_a_redirect_to_another_port_of_the_api_host_drops_credentials(api: FakeAPI, nb: NanoBanana) -> None:
+    on_api = f"{BASE}/api/result/3b92.png"
+    other_port = "https://nanabanana.ai:8443/files/3b92.png"
+    api.get(on_api, status=307, headers={"Location": other_port})
+    api.get(other_port, body=PNG, content_type="image/png")
+
+    await nb.download(on_api)
+
+    assert_no_credentials(sent_headers(api.calls("GET", other_port)[0]))
+
+
+async def test_a_relative_redirect_is_followed(api: FakeAPI, nb: NanoBanana) -> None:
+    api.get(f"{FILES}/old/a.png", status=301, headers={"Location": "/new/a.png"})
+    api.get(f"{FILES}/new/a.png", body=PNG, content_type="image/png")
+
+    assert await nb.download(f"{FILES}/old/a.png") == PNG
+
+
+async def test_endless_redirects_are_a_download_error(api: FakeAPI, nb: NanoBanana) -> None:
+    api.get(f"{FILES}/loop.png", status=302, headers={"Location": f"{FILES}/loop.png"}, repeat=True)
+
+    with pytest.raises(DownloadError, match="too many redirects"):
+        await nb.download(f"{FILES}/loop.png")
+
+
+# --- atomic files -------------------------------------------------------------------------------------------
+
+
+async def test_a_truncated_body_leaves_no_file(api: FakeAPI, nb: NanoBanana, tmp_path: Path) -> None:
+    api.get(RESULT_URL, body=PNG[:20], content_type="image/png", headers={"Content-Length": str(len(PNG))})
+
+    with pytest.raises(DownloadError, match="cut short") as caught:
+        await nb.download(RESULT_URL, tmp_path / "out.png")
+
+    assert caught.value.url == RESULT_URL
+    assert leftovers(tmp_path) == []
+
+
+async def test_a_truncated_body_is_an_error_in_memory_too(api: FakeAPI, nb: NanoBanana) -> None:
+    api.get(RESULT_URL, body=PNG[:20], content_type="image/png", headers={"Content-Length": str(len(PNG))})
+
+    with pytest.raises(DownloadError, match=f"got 20 of {len(PNG)} bytes"):
+        await nb.download(RESULT_URL)
+
+
+async def test_a_failed_download_keeps_the_existing_file(api: FakeAPI, nb: NanoBanana, tmp_path: Path) -> None:
+    target = tmp_path / "out.png"
+    target.write_bytes(b"the previous result")
+    api.get(RESULT_URL, body=PNG[:20], content_type="image/png", headers={"Content-Length": str(len(PNG))})
+
+    with pytest.raises(DownloadError):
+        await nb.download(RESULT_URL, target)
+
+    assert target.read_bytes() == b"the previous result"
+    assert leftovers(tmp_path) == ["out.png"]
+
+
+@pytest.mark.usefixtures("sleeps")
+async def test_a_dropped_connection_leaves_no_file(api: FakeAPI, nb: NanoBanana, tmp_path: Path) -> None:
+    api.get(RESULT_URL, exception=aiohttp.ClientPayloadError("Response payload is not completed"), repeat=True)
+
+    with pytest.raises(DownloadError):
+        await nb.download(RESULT_URL, tmp_path / "out.png")
+
+    assert leftovers(tmp_path) == []
+
+
+async def test_a_complete_download_replaces_the_existing_file(api: FakeAPI, nb: NanoBanana, tmp_path: Path) -> None:
+    target = tmp_path / "out.png"
+    target.write_bytes(b"the previous result")
+    api.get(RESULT_URL, body=PNG, content_type="image/png", headers={"Content-Length": str(len(PNG))})
+
+    await nb.download(RESULT_URL, target)
+
+    assert target.read_bytes() == PNG
+    assert leftovers(tmp_path) == ["out.png"]
+
+
+# --- what is accepted ---------------------------------------------------------------------------------------
+
+
+async def test_a_page_instead_of_an_image_is_a_download_error(api: FakeAPI, nb: NanoBanana, tmp_path: Path) -> None:
+    api.get(RESULT_URL, body="<html>Expired</html>", content_type="text/html")
+
+    with pytest.raises(DownloadError, match="expected an image, got 'text/html'") as caught:
+        await nb.download(RESULT_URL, tmp_path / "out.png")
+
+    assert caught.value.status_code == 200
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("content_type", ["image/png", "image/webp", "application/octet-stream"])
+async def test_images_and_octet_streams_are_accepted(api: FakeAPI, nb: NanoBanana, content_type: str) -> None:
+    api.get(RESULT_URL, body=PNG, content_type=content_type)
+
+    assert await nb.download(RESULT_URL) == PNG
+
+
+async def test_a_result_over_the_size_limit_is_refused_by_its_length(api: FakeAPI, tmp_path: Path) -> None:
+    api.get(RESULT_URL, body=PNG, content_type="image/png", headers={"Content-Length": str(len(PNG))})
+
+    async with NanoBanana(base_url=BASE, max_download_bytes=16) as client:
+        with pytest.raises(DownloadError, match="max_download_bytes"):
+            await client.download(RESULT_URL, tmp_path / "out.png")
+
+    assert leftovers(tmp_path) == []
+
+
+async def test_a_result_over_the_size_limit_is_cut_off_while_streaming(api: FakeAPI, tmp_path: Path) -> None:
+    api.get(RESULT_URL, body=PNG, content_type="image/png")
+
+    async with NanoBanana(base_url=BASE, max_download_bytes=16) as client:
+        with pytest.raises(DownloadError, match="max_download_bytes"):
+            await client.download(RESULT_URL, tmp_path / "out.png")
+        api.get(RESULT_URL, body=PNG, content_type="image/png")
+        with pytest.raises(DownloadError, match="max_download_bytes"):
+            await client.download(RESULT_URL)
+
+    assert leftovers(tmp_path) == []
+
+
+# --- failures -----------------------------------------------------------------------------------------------
+
+
+async def test_an_expired_link_is_a_download_error_with_its_status(api: FakeAPI, nb: NanoBanana) -> None:
+    api.get(RESULT_URL, status=404, body="Not Found", content_type="text/plain", repeat=True)
+
+    with pytest.raises(DownloadError) as caught:
+        await nb.download(RESULT_URL)
+
+    assert caught.value.status_code == 404
+    assert "client.status(task_id)" in str(caught.value)
+    assert api.count("GET", RESULT_URL) == 1
+
+
+@pytest.mark.usefixtures("sleeps")
+async def test_a_busy_file_host_is_retried(api: FakeAPI, nb: NanoBanana) -> None:
+    api.get(RESULT_URL, status=503)
+    api.get(RESULT_URL, body=PNG, content_type="image/png")
+
+    assert await nb.download(RESULT_URL) == PNG
+    assert api.count("GET", RESULT_URL) == 2
+
+
+@pytest.mark.usefixtures("sleeps")
+async def test_an_unreachable_file_host_is_a_download_error(api: FakeAPI, nb: NanoBanana) -> None:
+    api.get(RESULT_URL, exception=aiohttp.ServerDisconnectedError(), repeat=True)
+
+    with pytest.raises(DownloadError) as caught:
+        await nb.download(RESULT_URL)
+
+    assert caught.value.status_code is None
+    assert api.count("GET", RESULT_URL) == 2
+
+
+@pytest.mark.parametrize("url", ["ftp://file.v03ai.com/a.png", "file:///etc/passwd", "a.png", ""])
+async def test_download_needs_an_http_url(api: FakeAPI, nb: NanoBanana, url: str) -> None:
+    with pytest.raises(InvalidInputError):
+        await nb.download(url)
+
+    assert api.requests == {}
