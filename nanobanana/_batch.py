@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import inspect
 import json
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, ValidationError
 
-from ._exceptions import InvalidInputError, NanoBananaError
+from ._exceptions import APIConnectionError, APIStatusError, InvalidInputError, InvalidResponseError, NanoBananaError
 from ._journal import Entry, Journal
 from .types import GenerationRequest, GenerationResult
 
@@ -28,6 +29,8 @@ logger = logging.getLogger("nanobanana")
 Stage = Literal["queued", "creating", "waiting", "downloading", "done", "failed"]
 _STAGES: tuple[Stage, ...] = ("queued", "creating", "waiting", "downloading", "done", "failed")
 _EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+# Answers to a create that say the server refused it before acting (the transport's retry rule).
+_REFUSED_STATUSES = frozenset({408, 429, 503})
 
 
 class BatchItem(GenerationRequest):
@@ -140,6 +143,19 @@ def to_item(value: BatchInput) -> BatchItem:
         raise InvalidInputError(f"invalid batch item: {problems}") from exc
 
 
+def _create_may_exist(exc: NanoBananaError) -> bool:
+    """Whether a create that failed with ``exc`` may have created the task anyway (see the retry rule).
+
+    A dropped connection after sending, a 5xx other than 503, or a 2xx answer we could not read all leave
+    the task possibly created (and charged); a 4xx, a 503 or a connection never opened do not.
+    """
+    if isinstance(exc, APIConnectionError):
+        return exc.request_sent
+    if isinstance(exc, APIStatusError):
+        return exc.status_code >= 500 and exc.status_code not in _REFUSED_STATUSES
+    return isinstance(exc, InvalidResponseError)
+
+
 @dataclass
 class _Counts:
     stages: dict[str, Stage] = field(default_factory=dict)
@@ -209,6 +225,8 @@ class BatchRun:
             self._journal = await asyncio.to_thread(Journal, self._journal_path)
         if self._output_dir is not None:
             await asyncio.to_thread(self._output_dir.mkdir, parents=True, exist_ok=True)
+            if self._journal is not None:
+                await asyncio.to_thread(self._remove_partial_downloads)
         pending: asyncio.Queue[tuple[int, BatchInput]] = asyncio.Queue()
         for index, value in enumerate(self._inputs):
             pending.put_nowait((index, value))
@@ -254,6 +272,32 @@ class BatchRun:
         if self._journal is not None:
             self._journal.record(key, event, **fields)
 
+    def _remove_partial_downloads(self) -> None:
+        """Delete the temporary files of downloads cut short by a crash (``kill -9`` skips their cleanup).
+
+        Only with a journal, whose lock guarantees that no other run of this batch is writing them now, and only
+        the temporary files of this batch's own targets.
+        """
+        targets: dict[Path, set[str]] = {}
+        for index, value in enumerate(self._inputs):
+            try:
+                target = self._target(index, to_item(value))
+            except InvalidInputError:
+                continue
+            if target is not None:
+                targets.setdefault(target.parent, set()).add(target.name)
+        for folder, names in targets.items():
+            try:
+                leftovers = [e for e in os.scandir(folder) if e.name.startswith(".") and e.name.endswith(".part")]
+            except OSError:
+                continue
+            for entry in leftovers:
+                # _download names them ".<target name>.<random>.part".
+                if entry.name[1:].removesuffix(".part").rpartition(".")[0] in names:
+                    logger.info("Batch: removing %s, left over by an interrupted download", entry.path)
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
     def _target(self, index: int, item: BatchItem) -> Path | None:
         if self._output_dir is None:
             return None
@@ -270,15 +314,19 @@ class BatchRun:
         key = item.key(index)
         entry = self._journal.entries.get(key) if self._journal is not None else None
         task_id = entry.task_id if entry is not None else None
+        create_sent = False
         try:
             resumed = self._resume(index, key, item, entry)
             if resumed is not None:
                 await self._progress(slot, "done" if resumed.ok else "failed")
                 return resumed
             if task_id is None or (entry is not None and entry.error_type == "GenerationFailedError"):
+                # A task that failed in an earlier run is replaced, not followed: forget its id.
+                task_id = None
                 await self._progress(slot, "creating")
                 request = await self._client._prepare(item.to_request(), item.images)
                 self._record(key, "creating", index=index)
+                create_sent = True
                 task = await self._client.create(request)
                 task_id = task.task_id
                 self._record(key, "created", task_id=task_id)
@@ -294,7 +342,7 @@ class BatchRun:
         except NanoBananaError as exc:
             if task_id is not None:
                 exc.task_id = task_id
-            uncertain = task_id is None and getattr(exc, "request_sent", False) is True
+            uncertain = task_id is None and create_sent and _create_may_exist(exc)
             self._record(
                 key,
                 "failed",

@@ -63,6 +63,17 @@ def _lock(file: IO[str], path: Path) -> None:
         ) from None
 
 
+def _carried_task_id(event: Event, previous: Entry | None) -> str | None:
+    """The task id an event without one inherits from the item's previous event.
+
+    A ``creating`` event starts a new task (a failed one being replaced), so it inherits nothing: a crash
+    before its ``created`` must leave the item uncertain, not attached to the old, failed task.
+    """
+    if event == "creating" or previous is None:
+        return None
+    return previous.task_id
+
+
 class Journal:
     """An open, locked journal: `entries` from earlier runs, and `record` for this one."""
 
@@ -94,7 +105,7 @@ class Journal:
             entries[key] = Entry(
                 key=key,
                 event=record["event"],
-                task_id=record.get("task_id") or (previous.task_id if previous else None),
+                task_id=record.get("task_id") or _carried_task_id(record["event"], previous),
                 url=record.get("url"),
                 path=record.get("path"),
                 error=record.get("error"),
@@ -127,7 +138,7 @@ class Journal:
         self.entries[key] = Entry(
             key=key,
             event=event,
-            task_id=fields.get("task_id") or (previous.task_id if previous else None),
+            task_id=fields.get("task_id") or _carried_task_id(event, previous),
             url=fields.get("url"),
             path=fields.get("path"),
             error=fields.get("error"),

@@ -10,11 +10,11 @@ user set (or back to unlimited, once it is well past the rate that drew the 429)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections import deque
+from types import TracebackType
 
 logger = logging.getLogger("nanobanana")
 
@@ -23,28 +23,62 @@ _RECOVERY_PER_SECOND = 0.1
 _COOLDOWN = 1.0
 _MIN_RATE = 0.5
 _UNLIMITED_FACTOR = 4.0
+# The rate meter's window, and the shortest span it divides by (so a first burst is not taken for infinity).
+_WINDOW = 1.0
+_MIN_SPAN = 0.1
 
 
 class _RateMeter:
-    """The number of requests started over the last whole second."""
+    """Requests started per second, over a sliding window of the last second.
+
+    When the client has sent for less than a second (a batch just starting), the count is divided by the time
+    it has been sending, not by a whole second: a 429 in the first moments of a burst must halve the rate the
+    client was actually sending at, not a fraction of it.
+    """
 
     def __init__(self) -> None:
-        self._second = math.floor(time.monotonic())
-        self._count = 0
-        self._last = 0
+        self._starts: deque[float] = deque()
+
+    def _trim(self, now: float) -> None:
+        while self._starts and self._starts[0] <= now - _WINDOW:
+            self._starts.popleft()
 
     def tick(self, now: float) -> None:
-        second = math.floor(now)
-        if second != self._second:
-            self._last = self._count if second == self._second + 1 else 0
-            self._second, self._count = second, 0
-        self._count += 1
+        self._starts.append(now)
+        self._trim(now)
 
     def rate(self, now: float) -> float:
-        second = math.floor(now)
-        if second == self._second:
-            return float(max(self._last, self._count))
-        return float(self._count if second == self._second + 1 else 0)
+        self._trim(now)
+        if not self._starts:
+            return 0.0
+        span = min(_WINDOW, max(_MIN_SPAN, now - self._starts[0]))
+        return len(self._starts) / span
+
+
+class _Slot:
+    """``async with pacer.slot():`` without a generator per request (the hot path of every request).
+
+    Stateless, so one instance per pacer serves every request at once.
+    """
+
+    __slots__ = ("_pacer",)
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+
+    async def __aenter__(self) -> None:
+        semaphore = self._pacer._semaphore
+        await semaphore.acquire()
+        try:
+            await self._pacer._wait_turn()
+        except BaseException:
+            semaphore.release()
+            raise
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._pacer._semaphore.release()
 
 
 class Pacer:
@@ -62,13 +96,14 @@ class Pacer:
         self._unthrottled_rate = math.inf
         self._meter = _RateMeter()
         self.throttle_count = 0
+        self._slot = _Slot(self)
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one of the in-flight places, after waiting for this request's turn under the rate."""
-        async with self._semaphore:
-            await self._wait_turn()
-            yield
+    def slot(self) -> _Slot:
+        """Hold one of the in-flight places, after waiting for this request's turn under the rate.
+
+        Use as ``async with pacer.slot():``.
+        """
+        return self._slot
 
     async def _wait_turn(self) -> None:
         now = time.monotonic()
@@ -106,7 +141,10 @@ class Pacer:
             return
         self._throttled_at = now
         self.throttle_count += 1
-        current = self.rate if self.rate is not None else max(_MIN_RATE * 2, self._meter.rate(now))
+        # Halve what the client actually sends: an allowed rate far above it (a high ceiling, or one that has
+        # recovered past the traffic) would otherwise be halved without slowing anything.
+        measured = max(_MIN_RATE * 2, self._meter.rate(now))
+        current = measured if self.rate is None else min(self.rate, measured)
         if self.rate is None:
             self._unthrottled_rate = current
         self.rate = max(_MIN_RATE, current * _DECREASE)
