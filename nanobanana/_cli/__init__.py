@@ -6,25 +6,34 @@ failures print one line and exit with a code per kind (see ``nanobanana --help``
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .._client import NanoBanana
-from .._exceptions import NanoBananaError, WaitTimeoutError
+from .._config import PollPolicy
+from .._exceptions import DownloadError, GenerationFailedError, NanoBananaError, WaitTimeoutError
 from . import _exit
-from ._parser import build_parser
+from ._parser import build_parser, command_index
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    if args.command == "emulator":
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    index = command_index(arguments)
+    if index is not None and arguments[index] == "emulator":
+        # Everything after `emulator` is the emulator's own (argparse's REMAINDER cannot pass `--port` through);
+        # what comes before it is still checked, and `nanobanana --help emulator` still shows the main help.
+        build_parser().parse_args(arguments[: index + 1])
         from ..emulator.__main__ import main as emulator_main
 
-        code: int = emulator_main(list(args.emulator_args))
+        code: int = emulator_main(arguments[index + 1 :])
         return code
+    args = build_parser().parse_args(arguments)
 
+    # Imported only now, so that `--help` and `emulator` work without the `cli` extra (rich).
     from ._commands import COMMANDS, demo
     from ._ui import UI
 
@@ -33,34 +42,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     async def run() -> int:
         if args.command == "demo":
             return await demo(args, ui)
-        async with NanoBanana(
-            session_token=args.session_token, base_url=args.base_url, session_file=args.session_file
-        ) as client:
+        async with NanoBanana(**_client_options(args)) as client:
             return await COMMANDS[args.command](client, args, ui)
 
     try:
         return asyncio.run(run())
     except KeyboardInterrupt:
-        ui.error("interrupted." + _resume_hint(args))
+        ui.error("interrupted." + _interrupted_hint(args, ui.task_id))
         return _exit.INTERRUPTED
-    except WaitTimeoutError as exc:
-        ui.error(str(exc))
-        return _exit.TIMEOUT
     except NanoBananaError as exc:
-        ui.error(str(exc) + (_resume_hint(args) if exc.task_id else ""))
+        ui.error(str(exc) + _error_hint(exc))
         return _exit.exit_code(exc)
     except EOFError:
         ui.error("no input: run it in a terminal, or pass the values as options")
         return _exit.USAGE
 
 
-def _resume_hint(args: object) -> str:
-    command = getattr(args, "command", "")
-    if command == "batch":
-        return " Run the same command again to resume from the journal."
-    if command in ("generate", "wait"):
-        return " A created task keeps running: `nanobanana wait TASK_ID` resumes it."
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client's settings from the command line; what is not given keeps the client's default."""
+    options: dict[str, Any] = {
+        "session_token": args.session_token,
+        "base_url": args.base_url,
+        "session_file": args.session_file,
+    }
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    poll_interval = getattr(args, "poll_interval", None)
+    if poll_interval is not None:
+        options["poll"] = PollPolicy(initial=poll_interval, maximum=poll_interval)
+    requests_per_second = getattr(args, "requests_per_second", None)
+    if requests_per_second is not None:
+        options["requests_per_second"] = requests_per_second
+    return options
+
+
+def _interrupted_hint(args: argparse.Namespace, task_id: str | None) -> str:
+    if args.command == "batch":
+        return " Run the same command again (same --journal) to resume where it stopped."
+    if task_id:
+        return f" Task {task_id} keeps running on the server: `nanobanana wait {task_id}` resumes it."
     return ""
+
+
+def _error_hint(exc: NanoBananaError) -> str:
+    task_id = exc.task_id
+    # A failed task is over, and a timeout's own message already says how to resume.
+    if not task_id or isinstance(exc, (GenerationFailedError, WaitTimeoutError)):
+        return ""
+    if isinstance(exc, DownloadError):
+        return f" The task succeeded: `nanobanana download {task_id} -o PATH` fetches the result again."
+    return f" Task {task_id} may still be running: `nanobanana wait {task_id}` follows it."
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from .._batch import read_batch_file
 from .._client import NanoBanana
+from .._exceptions import GenerationFailedError, NanoBananaError
 from .._inputs import is_url
 from ..types import GenerationOptions, TaskStatus
 from . import _exit
@@ -61,7 +62,9 @@ async def whoami(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
     """Show who is signed in."""
     session = await client.whoami()
     if session is None:
-        ui.result({"signed_in": False}, "Not signed in. Run `nanobanana login`.")
+        if ui.json_mode:
+            ui.result({"signed_in": False}, "")
+        ui.error("not signed in: run `nanobanana login`, or set NANOBANANA_SESSION_TOKEN")
         return _exit.AUTH
     ui.result(
         {"signed_in": True, "email": session.user.email, "name": session.user.name, "expires": session.expires},
@@ -71,20 +74,27 @@ async def whoami(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
 
 
 async def generate(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
-    """One whole generation, with a live status line."""
+    """One whole generation, with a live status line.
+
+    The steps of `NanoBanana.generate`, taken one by one so that the task id is shown (and remembered for
+    Ctrl-C) as soon as the task exists: a task is never lost, whatever stops the command.
+    """
     with ui.task_status("Generating") as ticker:
-        result = await client.generate(
-            args.prompt,
-            images=args.images,
-            output=args.output or ".",
-            timeout=args.timeout,
-            on_update=ticker.update,
-            **_options(args),
-        )
-    ui.result(
-        {"task_id": result.task_id, "url": result.url, "path": str(result.path)},
-        f"Saved {result.path} (task {result.task_id})",
-    )
+        ticker.set("uploading and creating" if any(not is_url(image) for image in args.images) else "creating")
+        task = await client.create(args.prompt, images=args.images, **_options(args))
+        ui.follow(task.task_id)
+        ticker.task_id = task.task_id
+        ticker.set(task.status)
+        ui.info(f"Created task {task.task_id}")
+        try:
+            final = await client.wait(task.task_id, timeout=args.timeout, on_update=ticker.update)
+            assert final.url is not None  # wait() raises when a finished task has no URL
+            ticker.set("downloading")
+            path = await client.download(final.url, args.output or ".")
+        except NanoBananaError as exc:
+            exc.task_id = task.task_id
+            raise
+    ui.result({"task_id": task.task_id, "url": final.url, "path": str(path)}, f"Saved {path} (task {task.task_id})")
     return _exit.OK
 
 
@@ -98,10 +108,8 @@ async def upload(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
 async def create(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
     """Create a task without waiting."""
     task = await client.create(args.prompt, images=args.images, **_options(args))
-    ui.result(
-        {"task_id": task.task_id, "status": task.status},
-        f"{task.task_id}\n[dim]Follow it with: nanobanana wait {task.task_id}[/]",
-    )
+    ui.result({"task_id": task.task_id, "status": task.status}, task.task_id)
+    ui.info(f"Follow it with: nanobanana wait {task.task_id}")
     return _exit.OK
 
 
@@ -115,6 +123,7 @@ async def status(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
 
 async def wait(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
     """Wait for a task and print its result URL."""
+    ui.follow(args.task_id)
     with ui.task_status("Waiting for") as ticker:
         ticker.task_id = args.task_id
         final = await client.wait(args.task_id, timeout=args.timeout, on_update=ticker.update)
@@ -129,6 +138,8 @@ async def download(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
     if not is_url(url):
         task_id = url
         current = await client.status(task_id)
+        if current.state.is_failure:
+            raise GenerationFailedError(task_id, current.fail_msg, current)
         if current.url is None:
             ui.error(f"task {task_id} has no result yet ({current.state_word}); run `nanobanana wait {task_id}` first")
             return _exit.ERROR
@@ -185,7 +196,7 @@ async def demo(args: argparse.Namespace, ui: UI) -> int:
                     )
     ui.result(
         {"task_id": result.task_id, "url": result.url, "path": str(result.path)},
-        f"[green]Done.[/] Task {result.task_id} finished; the image is saved at [bold]{result.path}[/]",
+        f"Done. Task {result.task_id} finished; the image is saved at {result.path}",
     )
     return _exit.OK
 

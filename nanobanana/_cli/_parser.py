@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import typing
+from collections.abc import Sequence
 
-from .._config import ENV_BASE_URL, ENV_SESSION_TOKEN
+from .._config import DEFAULT_MAX_RETRIES, ENV_BASE_URL, ENV_SESSION_FILE, ENV_SESSION_TOKEN
+from .._version import __version__
 from ..types import OutputFormat, Resolution
 from ._exit import EXIT_CODES_HELP
 
@@ -16,8 +17,15 @@ _RESOLUTIONS: tuple[str, ...] = typing.get_args(Resolution)
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if value <= 0:
+    if not value > 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
@@ -26,6 +34,52 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _add_global_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, default: object) -> None:
+    """The options every command takes, before the command or (``default=SUPPRESS``) after it."""
+    parser.add_argument(
+        "--session-token",
+        default=default,
+        help=f"the site's session cookie (default: ${ENV_SESSION_TOKEN}, else the saved session)",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=default,
+        help=f"the API host (default: ${ENV_BASE_URL}, else https://nanabanana.ai)",
+    )
+    parser.add_argument(
+        "--session-file",
+        default=default,
+        help=f"where the saved session lives (default: ${ENV_SESSION_FILE}, else your config folder)",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=_non_negative_int,
+        default=default,
+        metavar="N",
+        help=f"retries of a failed request, 0 for none (default {DEFAULT_MAX_RETRIES})",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if default is None else default,
+        help="print machine-readable JSON on stdout (logs and progress go to stderr)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if default is None else default,
+        help="log requests (-v) and debug details (-vv)",
+    )
 
 
 def _add_generation_options(parser: argparse.ArgumentParser) -> None:
@@ -50,9 +104,16 @@ def _add_generation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-pro", dest="enable_pro", action="store_false", default=None, help="disable pro mode")
 
 
-def _add_timeout(parser: argparse.ArgumentParser) -> None:
+def _add_wait_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=_positive_float, default=600.0, help="seconds to wait for the task (default 600)"
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="check the task's status every SECONDS (default: after 1 s, then less often, up to every 4 s)",
     )
 
 
@@ -64,51 +125,49 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--session-token",
-        default=None,
-        help=f"the site's session cookie (default: ${ENV_SESSION_TOKEN}, else the saved session)",
-    )
-    parser.add_argument(
-        "--base-url",
-        default=None,
-        help=f"the API host (default: ${ENV_BASE_URL}, else https://nanabanana.ai)",
-    )
-    parser.add_argument("--session-file", default=None, help="where the saved session lives")
-    parser.add_argument(
-        "--json", action="store_true", help="print machine-readable JSON on stdout (logs and progress go to stderr)"
-    )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log requests (-v) and debug details (-vv)")
+    parser.add_argument("--version", action="version", version=f"nanobanana {__version__}")
+    _add_global_options(parser, default=None)
+    # The same options are accepted after the command too (`nanobanana status ID --json`); SUPPRESS keeps a
+    # subcommand from overwriting what was given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common.add_argument_group("global options (also accepted before the command)"),
+                        default=argparse.SUPPRESS)  # fmt: skip
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    login = commands.add_parser("login", help="sign in with a code sent by e-mail and save the session")
+    login = commands.add_parser(
+        "login", help="sign in with a code sent by e-mail and save the session", parents=[common]
+    )
     login.add_argument("--email", help="your e-mail address (asked for when omitted)")
-    commands.add_parser("logout", help="sign out and delete the saved session")
-    commands.add_parser("whoami", help="show who is signed in")
+    commands.add_parser("logout", help="sign out and delete the saved session", parents=[common])
+    commands.add_parser("whoami", help="show who is signed in", parents=[common])
 
-    generate = commands.add_parser("generate", help="run a whole generation and save the image")
+    generate = commands.add_parser("generate", help="run a whole generation and save the image", parents=[common])
     _add_generation_options(generate)
-    generate.add_argument("-o", "--output", help="file or folder to save to (default: <task id>.<format>)")
-    _add_timeout(generate)
+    generate.add_argument(
+        "-o", "--output", help="file or folder to save to (default: the current folder, under the result's file name)"
+    )
+    _add_wait_options(generate)
 
-    upload = commands.add_parser("upload", help="upload a local image and print its hosted URL")
+    upload = commands.add_parser("upload", help="upload a local image and print its hosted URL", parents=[common])
     upload.add_argument("path", help="the image file")
 
-    create = commands.add_parser("create", help="create a task and print its id, without waiting")
+    create = commands.add_parser("create", help="create a task and print its id, without waiting", parents=[common])
     _add_generation_options(create)
 
-    status = commands.add_parser("status", help="show a task's status once")
+    status = commands.add_parser("status", help="show a task's status once", parents=[common])
     status.add_argument("task_id")
 
-    wait = commands.add_parser("wait", help="wait for a task to finish and print its result URL")
+    wait = commands.add_parser("wait", help="wait for a task to finish and print its result URL", parents=[common])
     wait.add_argument("task_id")
-    _add_timeout(wait)
+    _add_wait_options(wait)
 
-    download = commands.add_parser("download", help="download a result by URL or task id")
+    download = commands.add_parser("download", help="download a result by URL or task id", parents=[common])
     download.add_argument("target", metavar="URL_OR_TASK_ID")
     download.add_argument("-o", "--output", required=True, help="file or folder to save to")
 
-    batch = commands.add_parser("batch", help="run a JSONL file of generations, resumable with a journal")
+    batch = commands.add_parser(
+        "batch", help="run a JSONL file of generations, resumable with a journal", parents=[common]
+    )
     batch.add_argument("file", help="one JSON object per line: prompt, images, id, output, options")
     batch.add_argument("--concurrency", type=_positive_int, default=16, help="items in progress at once (default 16)")
     batch.add_argument("--out", dest="output_dir", default="results", help="folder for the results (default results)")
@@ -120,17 +179,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="create again items whose create was in flight when an earlier run stopped (may pay twice)",
     )
     batch.add_argument("--rps", dest="requests_per_second", type=_positive_float, help="cap requests per second")
-    _add_timeout(batch)
+    _add_wait_options(batch)
 
-    emulator = commands.add_parser("emulator", help="serve the offline API emulator", add_help=False)
-    emulator.add_argument("emulator_args", nargs=argparse.REMAINDER, help="see `nanobanana emulator --help`")
+    # main() hands everything after `emulator` to the emulator's own parser.
+    commands.add_parser("emulator", help="serve the offline API emulator (see `nanobanana emulator --help`)")
 
-    demo = commands.add_parser("demo", help="a full generation against the built-in emulator, offline")
+    demo = commands.add_parser(
+        "demo", help="a full generation against the built-in emulator, offline", parents=[common]
+    )
     demo.add_argument("-o", "--output", default="nanobanana-demo.png", help="where to save the result")
-    demo.add_argument("--finish-after", type=float, default=3.0, help="seconds the emulated task takes (default 3)")
+    demo.add_argument(
+        "--finish-after", type=_non_negative_float, default=3.0, help="seconds the emulated task takes (default 3)"
+    )
     return parser
 
 
-def env_default(name: str) -> str | None:
-    """An environment variable, or None when unset or empty."""
-    return os.environ.get(name) or None
+def command_index(argv: Sequence[str]) -> int | None:
+    """The position of the command word in ``argv`` (skipping the global options and their values), if any."""
+    takes_value = {"--session-token", "--base-url", "--session-file", "--max-retries"}
+    skip = False
+    for index, token in enumerate(argv):
+        if skip:
+            skip = False
+        elif token in takes_value:
+            skip = True
+        elif not token.startswith("-"):
+            return index
+    return None

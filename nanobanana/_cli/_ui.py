@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
 
 try:
@@ -15,6 +16,7 @@ try:
     from rich.logging import RichHandler
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
+    from rich.text import Text
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise SystemExit("The command line needs its extra: pip install 'nanobanana[cli]'") from exc
 
@@ -23,36 +25,48 @@ from ..types import TaskStatus
 
 
 class UI:
-    """Output for one command run."""
+    """Output for one command run.
+
+    Text from outside (prompts, paths, URLs, server messages) is never read as rich markup or emoji codes:
+    ``[...]`` and ``:name:`` are printed as they are.
+
+    Attributes:
+        task_id: The task this run follows, once known, so that an interruption can say how to resume it.
+    """
 
     def __init__(self, *, json_mode: bool, verbose: int) -> None:
         self.json_mode = json_mode
-        self.out = Console(soft_wrap=True)
-        self.err = Console(stderr=True, soft_wrap=True)
+        self.task_id: str | None = None
+        self.out = Console(soft_wrap=True, emoji=False, highlight=False)
+        self.err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
         if verbose:
             handler = RichHandler(console=self.err, show_path=False, rich_tracebacks=False)
             logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s")
             logging.getLogger("nanobanana").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
+    def follow(self, task_id: str) -> None:
+        """Remember the task this run follows (see `task_id`)."""
+        self.task_id = task_id
+
     def result(self, data: dict[str, Any], text: str) -> None:
         """Print a command's result: ``data`` as one JSON line with --json, else ``text``."""
         if self.json_mode:
-            sys.stdout.write(json.dumps(data, default=str) + "\n")
+            sys.stdout.write(json.dumps(data, default=_json_value) + "\n")
             sys.stdout.flush()
         else:
-            self.out.print(text, highlight=False)
+            self.out.print(text, markup=False)
 
     def info(self, text: str) -> None:
         """A note for a person, on stderr."""
-        self.err.print(text, highlight=False)
+        self.err.print(text, markup=False)
 
     def error(self, text: str) -> None:
         """One clear error line, on stderr."""
-        self.err.print(f"[bold red]error:[/] {text}", highlight=False, markup=True)
+        self.err.print(Text.assemble(("error:", "bold red"), " ", text))
 
     def ask(self, prompt: str) -> str:
         """Ask on stderr, read a line from stdin."""
-        self.err.print(prompt, end="", highlight=False)
+        self.err.print(prompt, end="", markup=False)
         line = sys.stdin.readline()
         if not line:
             raise EOFError("no input")
@@ -62,8 +76,8 @@ class UI:
     def task_status(self, what: str) -> Iterator[TaskTicker]:
         """A live spinner with the task's state and the elapsed time."""
         ticker = TaskTicker(what)
-        with self.err.status(ticker.text(), spinner="dots") as status:
-            ticker.bind(status)
+        # The ticker is rendered afresh at every refresh, so the elapsed time keeps counting between states.
+        with self.err.status(ticker, spinner="dots"):
             yield ticker
 
     @contextmanager
@@ -107,10 +121,17 @@ class UI:
             errors.add_column("task")
             errors.add_column("error", overflow="fold")
             for outcome in failed[:50]:
-                errors.add_row(outcome.key, outcome.task_id or "-", str(outcome.error))
+                errors.add_row(Text(outcome.key), Text(outcome.task_id or "-"), Text(str(outcome.error)))
             if len(failed) > 50:
                 errors.add_row("...", "", f"and {len(failed) - 50} more")
             self.out.print(errors)
+
+
+def _json_value(value: object) -> str:
+    """Values JSON has no type for: datetimes in ISO 8601, anything else (paths) as text."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value)
 
 
 def _outcome_json(outcome: BatchOutcome) -> dict[str, Any]:
@@ -124,29 +145,25 @@ def _outcome_json(outcome: BatchOutcome) -> dict[str, Any]:
 
 
 class TaskTicker:
-    """Feeds a spinner with the task's id, state and elapsed time."""
+    """The spinner's line: the task's id, state and elapsed time (a rich renderable)."""
 
     def __init__(self, what: str) -> None:
         self.what = what
         self.task_id: str | None = None
         self.state = "starting"
         self.started = time.monotonic()
-        self._status: Any = None
 
-    def bind(self, status: Any) -> None:
-        """Attach the rich status to update."""
-        self._status = status
+    def __rich__(self) -> Text:
+        return self.text()
 
-    def text(self) -> str:
-        """The spinner's line."""
+    def text(self) -> Text:
+        """The line as it reads now (plain text: server words are never read as markup)."""
         task = f" {self.task_id}" if self.task_id else ""
-        return f"{self.what}{task}: {self.state} ({time.monotonic() - self.started:.0f}s)"
+        return Text(f"{self.what}{task}: {self.state} ({time.monotonic() - self.started:.0f}s)")
 
     def set(self, state: str) -> None:
         """Show a new stage or state."""
         self.state = state
-        if self._status is not None:
-            self._status.update(self.text())
 
     def update(self, status: TaskStatus) -> None:
         """An ``on_update`` callback for ``wait``/``generate``."""
