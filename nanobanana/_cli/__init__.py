@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().parse_args(arguments[: index + 1])
         from ..emulator.__main__ import main as emulator_main
 
-        code: int = emulator_main(arguments[index + 1 :])
+        code: int = emulator_main(arguments[index + 1 :], prog="nanobanana emulator")
         return code
     args = build_parser().parse_args(arguments)
 

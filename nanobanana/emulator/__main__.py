@@ -22,9 +22,9 @@ def _duration(text: str) -> float | tuple[float, float]:
         raise argparse.ArgumentTypeError(f"expected seconds or a range like 1-10, got {text!r}") from None
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m nanobanana.emulator",
+        prog=prog,
         description="Serve an offline emulator of the Nano Banana API (an API host and a file host).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
@@ -52,9 +52,14 @@ async def _serve(emulator: Emulator, email: str) -> None:
         await asyncio.Event().wait()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the standalone emulator until interrupted; returns the exit code."""
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m nanobanana.emulator") -> int:
+    """Run the standalone emulator until interrupted; returns the exit code.
+
+    Args:
+        argv: The arguments; defaults to the command line's.
+        prog: The program name shown in help and errors.
+    """
+    args = _parser(prog).parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(name)s: %(message)s"
     )
