@@ -24,29 +24,35 @@ from batch_support import (
 )
 
 from nanobanana import APIConnectionError, BatchOutcome, GenerationResult, NanoBananaError, ServerError
-from nanobanana.emulator import Emulator
+from nanobanana.emulator import Emulator, Fault
 
 N = 2000
 PASSES = 6
 
 
 @contextlib.asynccontextmanager
-async def rate_limit_storms(emu: Emulator, *, at: tuple[float, ...] = (0.3, 2.5)) -> AsyncIterator[None]:
-    """Windows of 0.3 s in which a fifth of create and status calls answer 429 with ``Retry-After: 0.05``.
+async def rate_limit_storms(emu: Emulator) -> AsyncIterator[None]:
+    """Two storms of 429s with ``Retry-After: 0.05``: one on the first creates, one on the first status calls.
 
     Storms rather than a steady rate: a 429 halves the client's rate (once per second), so a steady share of
-    429s independent of the client's rate would, by design, slow it to a crawl.
+    429s independent of the client's rate would, by design, slow it to a crawl. Each storm is a 0.3 s window in
+    which a fifth of create and status calls answer 429, plus a scripted run of 429s, so that both endpoints
+    see 429s however fast the machine is.
     """
 
+    async def storm() -> None:
+        add_rate_limits(emu, rate=0.2)
+        await asyncio.sleep(0.3)
+        emu.faults.clear()
+        add_background_faults(emu)
+
     async def storms() -> None:
-        elapsed = 0.0
-        for start in at:
-            await asyncio.sleep(start - elapsed)
-            add_rate_limits(emu, rate=0.2)
-            await asyncio.sleep(0.3)
-            emu.faults.clear()
-            add_background_faults(emu)
-            elapsed = start + 0.3
+        emu.faults.script("create", Fault.status(429, retry_after=0.05), times=20)
+        await storm()
+        while emu.count("status") == 0:  # noqa: ASYNC110 - the emulator's counters have no event to await
+            await asyncio.sleep(0.01)
+        emu.faults.script("status", Fault.status(429, retry_after=0.05), times=40)
+        await storm()
 
     task = asyncio.create_task(storms())
     try:
