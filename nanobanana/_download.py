@@ -62,9 +62,9 @@ async def download(
     parsed = _parse_url(url)
     target = target_path(path, url) if path is not None else None
     try:
-        async for attempt in transport.retrying(idempotent=True):
-            with attempt:
-                return await _download_once(transport, parsed, url, target, max_bytes)
+        return await transport.with_retries(
+            lambda: _download_once(transport, parsed, url, target, max_bytes), idempotent=True
+        )
     except APIStatusError as exc:
         raise DownloadError(
             f"Downloading {url} failed: HTTP {exc.status_code}. The link may have expired; "
@@ -74,7 +74,6 @@ async def download(
         ) from exc
     except APIError as exc:
         raise DownloadError(f"Downloading {url} failed: {exc.message}", url=url) from exc
-    raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
 
 async def _download_once(

@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import logging
 import random
+import sys
 from collections.abc import Awaitable, Callable
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, retry_if_result
@@ -109,7 +110,7 @@ async def poll_until_done(
         if left <= 0:
             raise _DeadlineReached
         try:
-            status = await (fetch() if deadline is None else asyncio.wait_for(fetch(), left))
+            status = await (fetch() if deadline is None else _within(fetch, left))
         except asyncio.TimeoutError:
             if time_left() <= 0:
                 raise _DeadlineReached from None
@@ -142,6 +143,16 @@ async def poll_until_done(
     if initial_delay > 0:
         await asyncio.sleep(min(initial_delay, max(0.0, time_left())))
 
+    try:
+        first: TaskStatus | None = await attempt()
+        first_failure: Exception | None = None
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        first, first_failure = None, exc
+    if first is not None and first.is_done:
+        return first
+
     retrying = AsyncRetrying(
         retry=retry_if_exception(is_transient) | retry_if_result(lambda status: not status.is_done),
         wait=_Schedule(policy, time_left, rng or random.Random()),
@@ -149,8 +160,35 @@ async def poll_until_done(
         retry_error_callback=give_up,
         before_sleep=_log_transient,
     )
-    status: TaskStatus = await retrying(attempt)
+
+    async def first_then_attempt() -> TaskStatus:
+        # The first call ran above, outside tenacity (whose set-up costs more than a loopback status call, and a
+        # task is often done at the first look); the loop starts from its outcome, so it behaves as if it had run it.
+        nonlocal first, first_failure
+        if first_failure is not None:
+            failure, first_failure = first_failure, None
+            raise failure
+        if first is not None:
+            status, first = first, None
+            return status
+        return await attempt()
+
+    status: TaskStatus = await retrying(first_then_attempt)
     return status
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(fetch: Callable[[], Awaitable[TaskStatus]], seconds: float) -> TaskStatus:
+        """``fetch()`` bounded by ``seconds``, in the calling task (``wait_for`` would start another task)."""
+        async with asyncio.timeout(seconds):
+            return await fetch()
+
+else:
+
+    def _within(fetch: Callable[[], Awaitable[TaskStatus]], seconds: float) -> Awaitable[TaskStatus]:
+        """``fetch()`` bounded by ``seconds``."""
+        return asyncio.wait_for(fetch(), seconds)
 
 
 def _log_transient(retry_state: RetryCallState) -> None:

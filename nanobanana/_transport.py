@@ -24,11 +24,11 @@ import email.utils
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.cookies import SimpleCookie
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import aiohttp
 from tenacity import (
@@ -57,6 +57,8 @@ from ._exceptions import (
 from ._pacing import Pacer
 
 logger = logging.getLogger("nanobanana")
+
+_T = TypeVar("_T")
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -186,7 +188,15 @@ class Transport:
             raise InvalidInputError(f"max_retries must be >= 0, got {max_retries}")
         if max_concurrency < 1:
             raise InvalidInputError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if requests_per_second is not None and not requests_per_second > 0:
+            raise InvalidInputError(f"requests_per_second must be positive, got {requests_per_second!r}")
         self.timeout = timeout
+        # A large image may take longer than one API call may: bound the silence between bytes, not the total.
+        self.download_timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=timeout.sock_connect,
+            sock_read=timeout.sock_read or timeout.total,
+        )
         self.max_retries = max_retries
         self.max_concurrency = max_concurrency
         self._cookies: dict[str, str] = dict(cookies)
@@ -314,13 +324,14 @@ class Transport:
         hint = _HINTS.get(cls, "")
         if cls is AuthenticationError and status == 403 and _looks_like_html(text):
             hint = "Cloudflare blocked the request; wait and retry, or refresh the session cookie."
-        message = f"{method} {url.path} -> {status} {reason}: {_describe_body(body)}. {hint}".strip()
+        message = f"{method} {url.path} -> {status} {reason}: {_describe_body(body).rstrip('.')}. {hint}".strip()
         common: dict[str, Any] = {
             "method": method,
             "url": str(url),
             "status_code": status,
             "body": body,
-            "headers": headers,
+            # An error is logged and shown; a cookie the server sets has no place there.
+            "headers": {k: v for k, v in headers.items() if k.lower() != "set-cookie"},
         }
         if cls is RateLimitError:
             return RateLimitError(message, retry_after=parse_retry_after(headers.get("Retry-After")), **common)
@@ -376,10 +387,30 @@ class Transport:
             InvalidResponseError: A 2xx answer that is not JSON.
         """
         url = self.url(path)
+
+        def send() -> Awaitable[Answer]:
+            body = multipart() if multipart is not None else form
+            return self._send_once(method, url, json_body=json_body, body=body)
+
+        return await self.with_retries(send, idempotent=idempotent)
+
+    async def with_retries(self, send: Callable[[], Awaitable[_T]], *, idempotent: bool) -> _T:
+        """Await ``send()`` under the retry rule: the `retrying` loop, entered only once an attempt fails.
+
+        The first attempt runs outside tenacity, whose per-attempt bookkeeping costs more than a loopback
+        round trip; if it fails, the loop starts with that failure as its first attempt, so what is retried,
+        the waits, the attempt count and the logs are exactly those of the loop alone.
+        """
+        try:
+            return await send()
+        except Exception as exc:
+            first_failure: Exception | None = exc
         async for attempt in self.retrying(idempotent=idempotent):
             with attempt:
-                body = multipart() if multipart is not None else form
-                return await self._send_once(method, url, json_body=json_body, body=body)
+                if first_failure is not None:
+                    failure, first_failure = first_failure, None
+                    raise failure
+                return await send()
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def _send_once(
@@ -403,6 +434,8 @@ class Transport:
                     headers=headers,
                     # A redirect could carry our Cookie header to another origin; the API never needs one.
                     allow_redirects=False,
+                    # Per request, so the client's timeout also holds on a session= of the caller's.
+                    timeout=self.timeout,
                 ) as response:
                     raw = await response.read()
                     status, reason = response.status, response.reason or ""
@@ -463,7 +496,12 @@ class Transport:
         async with self.pacer.slot():
             with self._map_exceptions("GET", url):
                 for _ in range(10):
-                    response = await session.get(url, headers=self._request_headers(url, None), allow_redirects=False)
+                    response = await session.get(
+                        url,
+                        headers=self._request_headers(url, None),
+                        allow_redirects=False,
+                        timeout=self.download_timeout,
+                    )
                     location = response.headers.get("Location")
                     if response.status in (301, 302, 303, 307, 308) and location:
                         response.release()
