@@ -291,7 +291,7 @@ class Transport:
             ) from exc
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise APITimeoutError(
-                f"{method} {shown}: timed out waiting for the answer. Raise the client's timeout or retry.",
+                f"{method} {shown}: timed out waiting for the answer.",
                 method=method,
                 url=shown,
             ) from exc
@@ -392,7 +392,22 @@ class Transport:
             body = multipart() if multipart is not None else form
             return self._send_once(method, url, json_body=json_body, body=body)
 
-        return await self.with_retries(send, idempotent=idempotent)
+        try:
+            return await self.with_retries(send, idempotent=idempotent)
+        except APIConnectionError as exc:
+            if not idempotent and exc.request_sent:
+                # "Try again" is the wrong advice here: the server may have acted on the request already.
+                advice = (
+                    "The server may have acted on it anyway: check (for a create, your task history) before "
+                    "sending it again, or it may happen twice."
+                )
+            elif isinstance(exc, APITimeoutError):
+                advice = "Raise the client's timeout, or try again later."
+            else:
+                advice = ""
+            exc.message = f"{exc.message} {advice}".strip()
+            exc.args = (exc.message,)
+            raise
 
     async def with_retries(self, send: Callable[[], Awaitable[_T]], *, idempotent: bool) -> _T:
         """Await ``send()`` under the retry rule: the `retrying` loop, entered only once an attempt fails.

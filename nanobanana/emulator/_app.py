@@ -7,6 +7,7 @@ import logging
 import math
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -24,6 +25,7 @@ API_PREFIX = "/api/image-generation-nano-banana"
 SESSION_COOKIES = ("__Secure-authjs.session-token", "authjs.session-token")
 CSRF_COOKIE = "__Host-authjs.csrf-token"
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+_RENDER_CACHE = 256
 
 _CHALLENGE_PAGE = """<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>
 <meta http-equiv="Content-Type" content="text/html; charset=UTF-8"></head>
@@ -70,7 +72,8 @@ class Hosts:
         self.faults = faults
         self.api_url = ""
         self.file_url = ""
-        self._renders: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
+        # Recently drawn results, so a burst of downloads of one result draws it once; bounded for long runs.
+        self._renders: OrderedDict[tuple[Any, ...], asyncio.Future[bytes]] = OrderedDict()
         self._bucket = _TokenBucket()
 
     # --- applications -----------------------------------------------------------------------------------
@@ -354,6 +357,10 @@ class Hosts:
                 None, render_result, prompt, inputs, size, output_format
             )
             self._renders[key] = future
+            if len(self._renders) > _RENDER_CACHE:
+                self._renders.popitem(last=False)
+        else:
+            self._renders.move_to_end(key)
         return await asyncio.shield(future), content_type
 
     def _local_file(self, url: str) -> bytes | None:

@@ -223,3 +223,18 @@ async def test_a_rate_limited_server_is_met_by_slowing_down(emu: Emulator, clien
     assert len(results) == 150
     assert emu.created_count == 150
     assert emu.count("create") >= 150
+
+
+async def test_a_create_that_times_out_says_to_look_before_sending_it_again(emu: Emulator, tmp_path: Path) -> None:
+    emu.faults.script("create", Fault.slow(2))
+    async with NanoBanana(
+        base_url=emu.url, session_token=emu.issue_token(), timeout=0.3, session_file=tmp_path / "s"
+    ) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            await client.create(PROMPT)
+        assert "may have acted on it" in str(caught.value)
+        assert "try again" not in str(caught.value)
+        emu.faults.script("status", Fault.slow(2), times=10)
+        with pytest.raises(APITimeoutError, match="Raise the client's timeout"):
+            await client.status("0" * 32)
+    assert emu.count("create") == 1
