@@ -20,7 +20,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SESSION_COOKIE = "__Secure-authjs.session-token"
 API_PREFIX = "/api/image-generation-nano-banana"
-# What the SDK sends for a create with the website's defaults (GenerationRequest().to_wire()).
+# What the SDK sends for a create with the website's defaults (GenerationRequest().to_wire()), spelled out:
+# the raw-aiohttp baseline must not import the SDK, or its memory and import time would count against raw.
 CREATE_DEFAULTS: dict[str, Any] = {
     "output_format": "png",
     "image_size": "auto",

@@ -211,19 +211,20 @@ class Hosts:
 
     # --- the API --------------------------------------------------------------------------------------------
 
-    async def _json_object(self, request: web.Request) -> dict[str, Any] | web.Response:
+    async def _json_object(self, request: web.Request) -> dict[str, Any]:
+        """The JSON object body; answers 400 (by raising) when the body is anything else."""
         try:
             data = await request.json()
         except ValueError:
-            return _error(400, "The body must be JSON.")
+            data = None
         if not isinstance(data, dict):
-            return _error(400, "The body must be a JSON object.")
+            raise web.HTTPBadRequest(
+                text='{"error": "The body must be a JSON object."}', content_type="application/json"
+            )
         return data
 
     async def _create(self, request: web.Request) -> web.StreamResponse:
         data = await self._json_object(request)
-        if isinstance(data, web.Response):
-            return data
         prompt = data.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             return _error(400, "prompt is required.")
@@ -244,8 +245,6 @@ class Hosts:
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
         data = await self._json_object(request)
-        if isinstance(data, web.Response):
-            return data
         task_id = data.get("taskId")
         if not isinstance(task_id, str) or not task_id:
             return _error(400, "taskId is required.")
@@ -281,8 +280,6 @@ class Hosts:
 
     async def _send_code(self, request: web.Request) -> web.StreamResponse:
         data = await self._json_object(request)
-        if isinstance(data, web.Response):
-            return data
         email = data.get("email")
         if not isinstance(email, str) or "@" not in email:
             return web.json_response({"code": 1, "message": "Invalid email address."}, status=400)

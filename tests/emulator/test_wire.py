@@ -7,28 +7,13 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from wire_samples import CAPTURED_CREATE
 
 from nanobanana.emulator import Emulator
 
 CREATE = "/api/image-generation-nano-banana/create"
 STATUS = "/api/image-generation-nano-banana/status"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-CAPTURED_CREATE = {
-    "prompt": "change the clotes from image 1 to image 2",
-    "image_urls": [
-        "https://file.v03ai.com/image2video/image2video_1767659183726_Screenshot 2026-01-06 000423.png",
-        "https://file.v03ai.com/image2video/image2video_1767659189363_Screenshot 2026-01-06 000601.png",
-    ],
-    "output_format": "png",
-    "image_size": "auto",
-    "enable_pro": True,
-    "resolution": "1K",
-    "width": 1024,
-    "height": 1024,
-    "steps": 20,
-    "guidance_scale": 7.5,
-    "is_public": False,
-}
 
 
 @pytest.fixture

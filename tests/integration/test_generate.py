@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from wire_samples import create_body
+
 from nanobanana import GenerationRequest, NanoBanana, TaskState, TaskStatus
 from nanobanana.emulator import Emulator, sample_images
 
@@ -43,19 +45,7 @@ async def test_the_create_body_matches_the_capture(emu: Emulator, client: NanoBa
     ]
     await client.create("change the clotes from image 1 to image 2", image_urls=urls)
     (create,) = [r for r in emu.requests if r.endpoint == "create"]
-    assert create.body == {
-        "prompt": "change the clotes from image 1 to image 2",
-        "image_urls": urls,
-        "output_format": "png",
-        "image_size": "auto",
-        "enable_pro": True,
-        "resolution": "1K",
-        "width": 1024,
-        "height": 1024,
-        "steps": 20,
-        "guidance_scale": 7.5,
-        "is_public": False,
-    }
+    assert create.body == create_body("change the clotes from image 1 to image 2", urls)
 
 
 async def test_the_steps_one_by_one(emu: Emulator, client: NanoBanana, tmp_path: Path) -> None:

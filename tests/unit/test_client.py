@@ -31,6 +31,7 @@ from unit_support import (
     status_json,
     task_json,
 )
+from wire_samples import create_body
 
 from nanobanana import (
     BatchProgress,
@@ -63,19 +64,9 @@ async def test_create_posts_the_website_defaults_and_returns_the_task(api: FakeA
     assert task.state is TaskState.WAITING
     assert task.created_at is not None
     assert task.created_at.year == 2026
-    assert sent_json(api.calls("POST", CREATE)[0]) == {
-        "prompt": "change the clothes from image 1 to image 2",
-        "image_urls": SPACED_URLS,
-        "output_format": "png",
-        "image_size": "auto",
-        "enable_pro": True,
-        "resolution": "1K",
-        "width": 1024,
-        "height": 1024,
-        "steps": 20,
-        "guidance_scale": 7.5,
-        "is_public": False,
-    }
+    assert sent_json(api.calls("POST", CREATE)[0]) == create_body(
+        "change the clothes from image 1 to image 2", SPACED_URLS
+    )
 
 
 async def test_create_sends_image_urls_with_spaces_verbatim(api: FakeAPI, client: NanoBanana) -> None:
