@@ -1,6 +1,6 @@
 """Profile the SDK's hot paths with pyinstrument, against the emulator in another process.
 
-``python benchmarks/profile.py [status|create|generate] [--calls N] [--html out.html]``
+``python benchmarks/profile_paths.py [status|create|generate] [--calls N] [--html out.html]``
 
 ``status`` and ``create`` are sequential calls (the overhead benchmark's path); ``generate`` runs N concurrent
 generations of instantly finishing tasks (the throughput benchmark's path). The profile shows the client's
