@@ -83,7 +83,7 @@ async def _download_once(
         if response.status >= 400:
             text = (await response.content.read(2048)).decode("utf-8", errors="replace")
             raise transport.status_error(
-                "GET", response.url, response.status, response.reason or "", dict(response.headers), text
+                "GET", response.url, response.status, response.reason or "", response.headers, text
             )
         content_type = response.headers.get("Content-Type", "").lower()
         if not content_type.startswith(_ACCEPTED_TYPES):

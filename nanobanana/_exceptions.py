@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 if TYPE_CHECKING:
     from .types import TaskStatus
 
@@ -119,7 +121,8 @@ class APIStatusError(APIError):
     Attributes:
         status_code: The HTTP status code.
         body: The answer's body: parsed JSON when it was JSON, else the text (redacted, possibly cut).
-        headers: The answer's headers.
+        headers: The answer's headers, looked up case-insensitively (``Set-Cookie`` left out: an error is
+            logged and shown, and a cookie the server sets has no place there).
     """
 
     def __init__(
@@ -135,7 +138,9 @@ class APIStatusError(APIError):
         super().__init__(message, method=method, url=url)
         self.status_code = status_code
         self.body = body
-        self.headers = dict(headers)
+        self.headers: Mapping[str, str] = CIMultiDictProxy(
+            CIMultiDict((k, v) for k, v in headers.items() if k.lower() != "set-cookie")
+        )
 
 
 class BadRequestError(APIStatusError):

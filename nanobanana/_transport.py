@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.cookies import SimpleCookie
+from types import MappingProxyType
 from typing import Any, NoReturn, TypeVar
 
 import aiohttp
@@ -59,6 +60,8 @@ from ._pacing import Pacer
 logger = logging.getLogger("nanobanana")
 
 _T = TypeVar("_T")
+_ACCEPT_JSON = {"Accept": "application/json"}
+_NO_COOKIES: Mapping[str, str] = MappingProxyType({})
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -200,6 +203,7 @@ class Transport:
         self.max_retries = max_retries
         self.max_concurrency = max_concurrency
         self._cookies: dict[str, str] = dict(cookies)
+        self._api_headers_cache: dict[str, str] | None = None
         if session_token:
             self.session_token = session_token
         self._headers = {"User-Agent": _config.user_agent(), **headers}
@@ -224,6 +228,14 @@ class Transport:
             self._cookies.pop(name, None)
         if token:
             self._cookies[_config.SESSION_COOKIE] = token
+        self._api_headers_cache = None
+
+    def _api_headers(self) -> dict[str, str]:
+        """The headers of an API call, built once per change of cookies rather than per request."""
+        if self._api_headers_cache is None:
+            self._api_headers_cache = self._request_headers(self.base_url, _ACCEPT_JSON)
+        # A copy, because aiohttp may add to the dict it is given.
+        return dict(self._api_headers_cache)
 
     def redact(self, text: str) -> str:
         """The text with every cookie value (the session token above all) replaced by ``[redacted]``."""
@@ -330,8 +342,7 @@ class Transport:
             "url": str(url),
             "status_code": status,
             "body": body,
-            # An error is logged and shown; a cookie the server sets has no place there.
-            "headers": {k: v for k, v in headers.items() if k.lower() != "set-cookie"},
+            "headers": headers,
         }
         if cls is RateLimitError:
             return RateLimitError(message, retry_after=parse_retry_after(headers.get("Retry-After")), **common)
@@ -436,7 +447,7 @@ class Transport:
         json_body: object,
         body: aiohttp.FormData | Mapping[str, str] | None,
     ) -> Answer:
-        headers = self._request_headers(url, {"Accept": "application/json"})
+        headers = self._api_headers() if self.is_api_origin(url) else self._request_headers(url, _ACCEPT_JSON)
         session = self._get_session()
         started = time.monotonic()
         async with self.pacer.slot():
@@ -454,8 +465,9 @@ class Transport:
                 ) as response:
                     raw = await response.read()
                     status, reason = response.status, response.reason or ""
-                    answer_headers = {k: v for k, v in response.headers.items()}
-                    set_cookies = _cookies_of(response)
+                    # Kept as aiohttp's case-insensitive proxy: a server may spell it "retry-after".
+                    answer_headers = response.headers
+                    set_cookies = _cookies_of(response) if "Set-Cookie" in answer_headers else _NO_COOKIES
         logger.debug("%s %s -> %d (%.3fs)", method, url.path, status, time.monotonic() - started)
         self._store_cookies(set_cookies)
         text = raw.decode("utf-8", errors="replace")
@@ -499,6 +511,8 @@ class Transport:
                 self._cookies[name] = value
             else:
                 self._cookies.pop(name, None)
+        if cookies:
+            self._api_headers_cache = None
 
     @contextlib.asynccontextmanager
     async def stream(self, url: URL) -> AsyncIterator[aiohttp.ClientResponse]:

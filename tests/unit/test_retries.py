@@ -246,6 +246,27 @@ async def test_429_waits_for_retry_after(api: FakeAPI, nb: NanoBanana, sleeps: l
     assert sleeps == [2.0]
 
 
+async def test_a_lowercase_retry_after_is_honoured(api: FakeAPI, nb: NanoBanana, sleeps: list[float]) -> None:
+    api.post(STATUS, status=429, headers={"retry-after": "3"})
+    api.post(STATUS, payload=status_json())
+
+    await nb.status(TASK_ID)
+
+    assert sleeps == [3.0]
+
+
+async def test_errors_read_headers_case_insensitively_and_drop_set_cookie(api: FakeAPI, nb: NanoBanana) -> None:
+    api.post(
+        STATUS, status=404, payload={"error": "Task not found."}, headers={"x-request-id": "abc", "Set-Cookie": "a=b"}
+    )
+
+    with pytest.raises(NotFoundError) as caught:
+        await nb.status(TASK_ID)
+
+    assert caught.value.headers["X-Request-Id"] == "abc"
+    assert "set-cookie" not in caught.value.headers
+
+
 async def test_429_waits_for_a_retry_after_date(api: FakeAPI, nb: NanoBanana, sleeps: list[float]) -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     api.post(STATUS, status=429, headers={"Retry-After": when})
