@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -303,7 +304,7 @@ class NanoBanana:
         created: Task | None = None,
     ) -> TaskStatus:
         status = await poll_until_done(
-            lambda: self.status(task_id),
+            functools.partial(self.status, task_id),
             task_id=task_id,
             timeout=self.wait_timeout if timeout is None else timeout,
             policy=poll or self.poll,
@@ -420,7 +421,9 @@ class NanoBanana:
         """
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
         try:
-            final = await self._wait_done(task.task_id, timeout=timeout, on_update=on_update, created=task)
+            final = await self._wait_done(
+                task.task_id, timeout=timeout, on_update=on_update, created=task if on_update is not None else None
+            )
             return await self._fetch_result(task.task_id, final, output)
         except NanoBananaError as exc:
             exc.task_id = task.task_id

@@ -99,6 +99,11 @@ async def _download_once(
                 "(raise max_download_bytes).",
                 url=url,
             )
+        if target is None and expected is not None:
+            # Size known and within the limit: one read, as aiohttp does it, instead of chunk by chunk.
+            data = await response.read()
+            _check_complete(len(data), expected, url)
+            return data
         chunks = response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES)
         if target is None:
             buffer = bytearray()

@@ -96,85 +96,115 @@ async def poll_until_done(
         WaitTimeoutError: ``timeout`` ran out first; carries the last status.
         APIStatusError: A non-transient error (401, 402, 404, ...) ended the wait.
     """
-    loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
-    last: TaskStatus | None = initial
-    last_word: str | None = None
-
-    def time_left() -> float:
-        return float("inf") if deadline is None else deadline - loop.time()
-
-    async def attempt() -> TaskStatus:
-        nonlocal last, last_word
-        left = time_left()
-        if left <= 0:
-            raise _DeadlineReached
-        try:
-            status = await (fetch() if deadline is None else _within(fetch, left))
-        except asyncio.TimeoutError:
-            if time_left() <= 0:
-                raise _DeadlineReached from None
-            raise
-        last = status
-        await notify(status)
-        return status
-
-    async def notify(status: TaskStatus) -> None:
-        nonlocal last_word
-        if status.state_word != last_word:
-            if last_word is not None:
-                logger.info("Task %s: %s -> %s", task_id, last_word, status.state_word)
-            last_word = status.state_word
-            if on_update is not None:
-                result = on_update(status)
-                if inspect.isawaitable(result):
-                    await result
-
-    def give_up(retry_state: RetryCallState) -> TaskStatus:
-        outcome = retry_state.outcome
-        cause = outcome.exception() if outcome is not None and outcome.failed else None
-        if cause is not None and not isinstance(cause, _DeadlineReached):
-            # The last call failed with a transient error and time ran out: surface both.
-            raise WaitTimeoutError(task_id, last, timeout or 0.0) from cause
-        raise WaitTimeoutError(task_id, last, timeout or 0.0)
-
+    wait = _Wait(fetch, task_id, timeout, on_update, initial)
     if initial is not None:
-        await notify(initial)
+        await wait.notify(initial)
     if initial_delay > 0:
-        await asyncio.sleep(min(initial_delay, max(0.0, time_left())))
-
+        await asyncio.sleep(min(initial_delay, max(0.0, wait.time_left())))
+    # The first call runs outside tenacity (whose set-up costs more than a loopback status call, and a task is
+    # often done at the first look); the loop, built only if needed, starts from its outcome as if it had run it.
     try:
-        first: TaskStatus | None = await attempt()
-        first_failure: Exception | None = None
+        wait.first = await wait.attempt()
     except Exception as exc:
         if not is_transient(exc):
             raise
-        first, first_failure = None, exc
-    if first is not None and first.is_done:
-        return first
-
+        wait.first_failure = exc
+    if wait.first is not None and wait.first.is_done:
+        return wait.first
     retrying = AsyncRetrying(
-        retry=retry_if_exception(is_transient) | retry_if_result(lambda status: not status.is_done),
-        wait=_Schedule(policy, time_left, rng or random.Random()),
-        stop=lambda _state: time_left() <= 0,
-        retry_error_callback=give_up,
+        retry=_KEEP_POLLING,
+        wait=_Schedule(policy, wait.time_left, rng or random.Random()),
+        stop=wait.out_of_time,
+        retry_error_callback=wait.give_up,
         before_sleep=_log_transient,
     )
-
-    async def first_then_attempt() -> TaskStatus:
-        # The first call ran above, outside tenacity (whose set-up costs more than a loopback status call, and a
-        # task is often done at the first look); the loop starts from its outcome, so it behaves as if it had run it.
-        nonlocal first, first_failure
-        if first_failure is not None:
-            failure, first_failure = first_failure, None
-            raise failure
-        if first is not None:
-            status, first = first, None
-            return status
-        return await attempt()
-
-    status: TaskStatus = await retrying(first_then_attempt)
+    status: TaskStatus = await retrying(wait.first_then_attempt)
     return status
+
+
+def _unfinished(status: TaskStatus) -> bool:
+    return not status.is_done
+
+
+_KEEP_POLLING = retry_if_exception(is_transient) | retry_if_result(_unfinished)
+
+
+class _Wait:
+    """The state of one wait.
+
+    A class with slots rather than closures: thousands of waits at once then each hold one small object, which
+    keeps the garbage collector's work (the cost that grows with the number of waits) down.
+    """
+
+    __slots__ = ("_deadline", "_fetch", "_loop", "_on_update", "_task_id", "_timeout", "first", "first_failure",
+                 "last", "last_word")  # fmt: skip
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[TaskStatus]],
+        task_id: str,
+        timeout: float | None,
+        on_update: OnUpdate | None,
+        initial: TaskStatus | None,
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._deadline = None if timeout is None else self._loop.time() + timeout
+        self._fetch = fetch
+        self._task_id = task_id
+        self._timeout = timeout
+        self._on_update = on_update
+        self.last = initial
+        self.last_word: str | None = None
+        self.first: TaskStatus | None = None
+        self.first_failure: Exception | None = None
+
+    def time_left(self) -> float:
+        return float("inf") if self._deadline is None else self._deadline - self._loop.time()
+
+    def out_of_time(self, _state: RetryCallState) -> bool:
+        return self.time_left() <= 0
+
+    async def attempt(self) -> TaskStatus:
+        left = self.time_left()
+        if left <= 0:
+            raise _DeadlineReached
+        try:
+            status = await (self._fetch() if self._deadline is None else _within(self._fetch, left))
+        except asyncio.TimeoutError:
+            if self.time_left() <= 0:
+                raise _DeadlineReached from None
+            raise
+        self.last = status
+        await self.notify(status)
+        return status
+
+    async def first_then_attempt(self) -> TaskStatus:
+        if self.first_failure is not None:
+            failure, self.first_failure = self.first_failure, None
+            raise failure
+        if self.first is not None:
+            status, self.first = self.first, None
+            return status
+        return await self.attempt()
+
+    async def notify(self, status: TaskStatus) -> None:
+        if status.state_word != self.last_word:
+            if self.last_word is not None:
+                logger.info("Task %s: %s -> %s", self._task_id, self.last_word, status.state_word)
+            self.last_word = status.state_word
+            if self._on_update is not None:
+                result = self._on_update(status)
+                if inspect.isawaitable(result):
+                    await result
+
+    def give_up(self, retry_state: RetryCallState) -> TaskStatus:
+        outcome = retry_state.outcome
+        cause = outcome.exception() if outcome is not None and outcome.failed else None
+        error = WaitTimeoutError(self._task_id, self.last, self._timeout or 0.0)
+        if cause is not None and not isinstance(cause, _DeadlineReached):
+            # The last call failed with a transient error and time ran out: surface both.
+            raise error from cause
+        raise error
 
 
 if sys.version_info >= (3, 11):

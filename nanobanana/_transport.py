@@ -204,6 +204,7 @@ class Transport:
         self.max_concurrency = max_concurrency
         self._cookies: dict[str, str] = dict(cookies)
         self._api_headers_cache: dict[str, str] | None = None
+        self._urls: dict[str, URL] = {}
         if session_token:
             self.session_token = session_token
         self._headers = {"User-Agent": _config.user_agent(), **headers}
@@ -249,8 +250,11 @@ class Transport:
         return url.origin() == self.base_url.origin()
 
     def url(self, path: str) -> URL:
-        """The absolute URL of an API path."""
-        return self.base_url.with_path(self.base_url.path.rstrip("/") + path)
+        """The absolute URL of an API path (the few paths the API has are built once)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = self.base_url.with_path(self.base_url.path.rstrip("/") + path)
+        return url
 
     # --- session lifecycle -------------------------------------------------------------------------------
 
@@ -398,13 +402,14 @@ class Transport:
             InvalidResponseError: A 2xx answer that is not JSON.
         """
         url = self.url(path)
-
-        def send() -> Awaitable[Answer]:
-            body = multipart() if multipart is not None else form
-            return self._send_once(method, url, json_body=json_body, body=body)
-
         try:
-            return await self.with_retries(send, idempotent=idempotent)
+            try:
+                # The first attempt directly (no closure here, whose cells thousands of queued requests would
+                # each hold: the garbage collector's work grows with them).
+                body = multipart() if multipart is not None else form
+                return await self._send_once(method, url, json_body=json_body, body=body)
+            except Exception as exc:
+                return await self._retry_request(exc, method, url, json_body, form, multipart, idempotent)
         except APIConnectionError as exc:
             if not idempotent and exc.request_sent:
                 # "Try again" is the wrong advice here: the server may have acted on the request already.
@@ -420,6 +425,22 @@ class Transport:
             exc.args = (exc.message,)
             raise
 
+    async def _retry_request(
+        self,
+        failure: Exception,
+        method: str,
+        url: URL,
+        json_body: object,
+        form: Mapping[str, str] | None,
+        multipart: Callable[[], aiohttp.FormData] | None,
+        idempotent: bool,
+    ) -> Answer:
+        def send() -> Awaitable[Answer]:
+            body = multipart() if multipart is not None else form
+            return self._send_once(method, url, json_body=json_body, body=body)
+
+        return await self.retry_after(failure, send, idempotent=idempotent)
+
     async def with_retries(self, send: Callable[[], Awaitable[_T]], *, idempotent: bool) -> _T:
         """Await ``send()`` under the retry rule: the `retrying` loop, entered only once an attempt fails.
 
@@ -430,7 +451,11 @@ class Transport:
         try:
             return await send()
         except Exception as exc:
-            first_failure: Exception | None = exc
+            return await self.retry_after(exc, send, idempotent=idempotent)
+
+    async def retry_after(self, failure: Exception, send: Callable[[], Awaitable[_T]], *, idempotent: bool) -> _T:
+        """Go on from a failed first attempt under the `retrying` loop, as if the loop had made that attempt."""
+        first_failure: Exception | None = failure
         async for attempt in self.retrying(idempotent=idempotent):
             with attempt:
                 if first_failure is not None:
