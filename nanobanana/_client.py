@@ -229,8 +229,10 @@ class NanoBanana:
             final = await client.wait(task.task_id)
             ```
         """
-        request = await self._prepare(_build_request(prompt, image_urls, options), images)
-        answer = await self._transport.request("POST", _CREATE, json_body=request.to_wire(), idempotent=False)
+        # Only the wire body is kept while the request waits for its turn: with thousands queued, every object
+        # a waiting create holds is work for the garbage collector.
+        body = (await self._prepare(_build_request(prompt, image_urls, options), images)).to_wire()
+        answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
         if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
             self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
         task = Task.model_validate(answer.data)

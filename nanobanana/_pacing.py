@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Awaitable
 from types import TracebackType
 
 logger = logging.getLogger("nanobanana")
@@ -66,7 +67,15 @@ class _Slot:
     def __init__(self, pacer: Pacer) -> None:
         self._pacer = pacer
 
-    async def __aenter__(self) -> None:
+    def __aenter__(self) -> Awaitable[object]:
+        pacer = self._pacer
+        if pacer.rate is None:
+            # No rate limit in force: only an in-flight place, and no coroutine of our own around it, since
+            # thousands of requests may be queued here at once.
+            return pacer._semaphore.acquire()
+        return self._enter_paced()
+
+    async def _enter_paced(self) -> None:
         semaphore = self._pacer._semaphore
         await semaphore.acquire()
         try:
@@ -78,7 +87,11 @@ class _Slot:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._pacer._semaphore.release()
+        pacer = self._pacer
+        pacer._semaphore.release()
+        # Counted as it ends, for both paths: for a client whose requests are answered in milliseconds, the
+        # rate of answers is the rate it sends at.
+        pacer._meter.tick(time.monotonic())
 
 
 class Pacer:
@@ -114,8 +127,6 @@ class Pacer:
             self._next_start = start + 1.0 / self.rate
             if start > now:
                 await asyncio.sleep(start - now)
-                now = start
-        self._meter.tick(now)
 
     def _recover(self, now: float) -> None:
         if self.rate is None or now - self._throttled_at < _COOLDOWN:
