@@ -32,27 +32,25 @@ PASSES = 6
 
 @contextlib.asynccontextmanager
 async def rate_limit_storms(emu: Emulator) -> AsyncIterator[None]:
-    """Two storms of 429s with ``Retry-After: 0.05``: one on the first creates, one on the first status calls.
+    """Storms of 429s with ``Retry-After: 0.05``: a 0.3 s window in which a fifth of create and status calls
+    answer 429, then a run of 429s on creates and one on the first status calls.
 
     Storms rather than a steady rate: a 429 halves the client's rate (once per second), so a steady share of
-    429s independent of the client's rate would, by design, slow it to a crawl. Each storm is a 0.3 s window in
-    which a fifth of create and status calls answer 429, plus a scripted run of 429s, so that both endpoints
-    see 429s however fast the machine is.
+    429s independent of the client's rate would, by design, slow it to a crawl.
     """
 
-    async def storm() -> None:
+    async def storms() -> None:
+        # A window in which a fifth of the calls answer 429...
         add_rate_limits(emu, rate=0.2)
         await asyncio.sleep(0.3)
         emu.faults.clear()
         add_background_faults(emu)
-
-    async def storms() -> None:
+        # ...then runs of 429s on the next calls, scripted after the window's clear so that nothing drops them
+        # before they fire, however fast or loaded the machine is.
         emu.faults.script("create", Fault.status(429, retry_after=0.05), times=20)
-        await storm()
         while emu.count("status") == 0:  # noqa: ASYNC110 - the emulator's counters have no event to await
             await asyncio.sleep(0.01)
         emu.faults.script("status", Fault.status(429, retry_after=0.05), times=40)
-        await storm()
 
     task = asyncio.create_task(storms())
     try:
