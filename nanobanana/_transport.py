@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import json
 import logging
 import time
@@ -404,12 +405,14 @@ class Transport:
         url = self.url(path)
         try:
             try:
-                # The first attempt directly (no closure here, whose cells thousands of queued requests would
-                # each hold: the garbage collector's work grows with them).
-                body = multipart() if multipart is not None else form
-                return await self._send_once(method, url, json_body=json_body, body=body)
+                # The first attempt directly, and the retry callable built only after a failure: thousands of
+                # queued requests then hold no extra object each (the garbage collector's work grows with them).
+                return await self._send_once(method, url, json_body=json_body, form=form, multipart=multipart)
             except Exception as exc:
-                return await self._retry_request(exc, method, url, json_body, form, multipart, idempotent)
+                send = functools.partial(
+                    self._send_once, method, url, json_body=json_body, form=form, multipart=multipart
+                )
+                return await self.retry_after(exc, send, idempotent=idempotent)
         except APIConnectionError as exc:
             if not idempotent and exc.request_sent:
                 # "Try again" is the wrong advice here: the server may have acted on the request already.
@@ -424,22 +427,6 @@ class Transport:
             exc.message = f"{exc.message} {advice}".strip()
             exc.args = (exc.message,)
             raise
-
-    async def _retry_request(
-        self,
-        failure: Exception,
-        method: str,
-        url: URL,
-        json_body: object,
-        form: Mapping[str, str] | None,
-        multipart: Callable[[], aiohttp.FormData] | None,
-        idempotent: bool,
-    ) -> Answer:
-        def send() -> Awaitable[Answer]:
-            body = multipart() if multipart is not None else form
-            return self._send_once(method, url, json_body=json_body, body=body)
-
-        return await self.retry_after(failure, send, idempotent=idempotent)
 
     async def with_retries(self, send: Callable[[], Awaitable[_T]], *, idempotent: bool) -> _T:
         """Await ``send()`` under the retry rule: the `retrying` loop, entered only once an attempt fails.
@@ -470,9 +457,13 @@ class Transport:
         url: URL,
         *,
         json_body: object,
-        body: aiohttp.FormData | Mapping[str, str] | None,
+        form: Mapping[str, str] | None,
+        multipart: Callable[[], aiohttp.FormData] | None,
     ) -> Answer:
-        headers = self._api_headers() if self.is_api_origin(url) else self._request_headers(url, _ACCEPT_JSON)
+        """One attempt of an API request (``url`` is always on the API host; see `request`)."""
+        # A fresh multipart body per attempt: aiohttp can send a FormData only once.
+        body = multipart() if multipart is not None else form
+        headers = self._api_headers()
         session = self._get_session()
         started = time.monotonic()
         async with self.pacer.slot():
