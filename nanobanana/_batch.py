@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, ValidationError
 
-from ._exceptions import APIConnectionError, APIStatusError, InvalidInputError, InvalidResponseError, NanoBananaError
+from ._exceptions import InvalidInputError, NanoBananaError
 from ._journal import Entry, Journal
+from ._transport import may_have_acted
 from .types import GenerationRequest, GenerationResult
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ logger = logging.getLogger("nanobanana")
 Stage = Literal["queued", "creating", "waiting", "downloading", "done", "failed"]
 _STAGES: tuple[Stage, ...] = ("queued", "creating", "waiting", "downloading", "done", "failed")
 _EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
-# Answers to a create that say the server refused it before acting (the transport's retry rule).
-_REFUSED_STATUSES = frozenset({408, 429, 503})
 
 
 class BatchItem(GenerationRequest):
@@ -141,19 +140,6 @@ def to_item(value: BatchInput) -> BatchItem:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}" for e in exc.errors())
         raise InvalidInputError(f"invalid batch item: {problems}") from exc
-
-
-def _create_may_exist(exc: NanoBananaError) -> bool:
-    """Whether a create that failed with ``exc`` may have created the task anyway (see the retry rule).
-
-    A dropped connection after sending, a 5xx other than 503, or a 2xx answer we could not read all leave
-    the task possibly created (and charged); a 4xx, a 503 or a connection never opened do not.
-    """
-    if isinstance(exc, APIConnectionError):
-        return exc.request_sent
-    if isinstance(exc, APIStatusError):
-        return exc.status_code >= 500 and exc.status_code not in _REFUSED_STATUSES
-    return isinstance(exc, InvalidResponseError)
 
 
 @dataclass
@@ -342,7 +328,7 @@ class BatchRun:
         except NanoBananaError as exc:
             if task_id is not None:
                 exc.task_id = task_id
-            uncertain = task_id is None and create_sent and _create_may_exist(exc)
+            uncertain = task_id is None and create_sent and may_have_acted(exc)
             self._record(
                 key,
                 "failed",

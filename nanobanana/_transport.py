@@ -130,6 +130,19 @@ def should_retry(exc: BaseException, *, idempotent: bool) -> bool:
     return False
 
 
+def may_have_acted(exc: BaseException) -> bool:
+    """Whether a request that is not idempotent (a create) and failed with ``exc`` may have been carried out.
+
+    A connection dropped after sending, a 5xx that is not a refusal, or a 2xx answer we could not read leave it
+    possibly done (a create possibly charged); a 4xx, a refusal or a connection never opened do not.
+    """
+    if isinstance(exc, APIConnectionError):
+        return exc.request_sent
+    if isinstance(exc, APIStatusError):
+        return exc.status_code >= 500 and exc.status_code not in _REFUSED_STATUSES
+    return isinstance(exc, InvalidResponseError)
+
+
 def _retry_after_of(exc: BaseException) -> float:
     if isinstance(exc, RateLimitError) and exc.retry_after is not None:
         return exc.retry_after
