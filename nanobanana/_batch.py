@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import inspect
 import json
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, ValidationError
 
+from ._download import remove_partial_files
 from ._exceptions import InvalidInputError, NanoBananaError
 from ._journal import Entry, Journal
 from ._transport import may_have_acted
@@ -259,30 +259,19 @@ class BatchRun:
             self._journal.record(key, event, **fields)
 
     def _remove_partial_downloads(self) -> None:
-        """Delete the temporary files of downloads cut short by a crash (``kill -9`` skips their cleanup).
+        """Delete what downloads of this batch's own targets left behind in a crash (``kill -9`` skips cleanup).
 
-        Only with a journal, whose lock guarantees that no other run of this batch is writing them now, and only
-        the temporary files of this batch's own targets.
+        Only with a journal, whose lock guarantees that no other run of this batch is writing them now.
         """
-        targets: dict[Path, set[str]] = {}
-        for index, value in enumerate(self._inputs):
-            try:
-                target = self._target(index, to_item(value))
-            except InvalidInputError:
-                continue
-            if target is not None:
-                targets.setdefault(target.parent, set()).add(target.name)
-        for folder, names in targets.items():
-            try:
-                leftovers = [e for e in os.scandir(folder) if e.name.startswith(".") and e.name.endswith(".part")]
-            except OSError:
-                continue
-            for entry in leftovers:
-                # _download names them ".<target name>.<random>.part".
-                if entry.name[1:].removesuffix(".part").rpartition(".")[0] in names:
-                    logger.info("Batch: removing %s, left over by an interrupted download", entry.path)
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
+        remove_partial_files(
+            target for index, value in enumerate(self._inputs) if (target := self._target_of(index, value))
+        )
+
+    def _target_of(self, index: int, value: BatchInput) -> Path | None:
+        try:
+            return self._target(index, to_item(value))
+        except InvalidInputError:
+            return None
 
     def _target(self, index: int, item: BatchItem) -> Path | None:
         if self._output_dir is None:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlsplit
@@ -151,12 +151,38 @@ def _flush_to_disk(file: IO[bytes], url: str) -> None:
         raise DownloadError(f"Saving {url} failed: {exc}", url=url) from exc
 
 
+_PART_SUFFIX = ".part"
+
+
+def remove_partial_files(targets: Iterable[Path]) -> None:
+    """Delete the temporary files that downloads to ``targets`` left behind when a crash skipped their cleanup.
+
+    Call it only when nothing can be downloading to those targets now (a batch holding its journal's lock).
+    """
+    names_by_folder: dict[Path, set[str]] = {}
+    for target in targets:
+        names_by_folder.setdefault(target.parent, set()).add(target.name)
+    for folder, names in names_by_folder.items():
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            # _atomic_file names them ".<target name>.<random>.part".
+            name = entry.name
+            ours = name.startswith(".") and name.endswith(_PART_SUFFIX)
+            if ours and name[1:].removesuffix(_PART_SUFFIX).rpartition(".")[0] in names:
+                logger.info("Removing %s, left over by an interrupted download", entry.path)
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
 @contextlib.contextmanager
 def _atomic_file(target: Path, url: str) -> Iterator[IO[bytes]]:
     """A temporary file beside ``target``, renamed onto it on success and deleted on any failure."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_PART_SUFFIX)
     except OSError as exc:
         raise DownloadError(f"Cannot write to {target.parent}: {exc}", url=url) from exc
     tmp = Path(tmp_name)
