@@ -313,7 +313,8 @@ class NanoBanana:
             on_update=on_update,
             initial_delay=initial_delay,
             rng=self._rng,
-            initial=None if created is None else _status_of_created(created),
+            # Only a callback needs to hear of the task before the first poll; the model is not built for nothing.
+            initial=None if created is None or on_update is None else _status_of_created(created),
         )
         if status.state.is_failure:
             raise GenerationFailedError(task_id, status.fail_msg, status)
@@ -423,9 +424,7 @@ class NanoBanana:
         """
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
         try:
-            final = await self._wait_done(
-                task.task_id, timeout=timeout, on_update=on_update, created=task if on_update is not None else None
-            )
+            final = await self._wait_done(task.task_id, timeout=timeout, on_update=on_update, created=task)
             return await self._fetch_result(task.task_id, final, output)
         except NanoBananaError as exc:
             exc.task_id = task.task_id
@@ -500,10 +499,10 @@ class NanoBanana:
         if not images:
             return request
         # The URLs among the images are checked before anything is uploaded.
-        _with_more_urls(request, [image for image in images if isinstance(image, str) and is_url(image)])
+        _with_more_urls(request, [image for image in images if is_url(image)])
         loaded = await gather_all(load_image(image, index=i) for i, image in enumerate(images) if not is_url(image))
         uploaded = iter(await gather_all(self._upload_loaded(i.data, i.filename, i.content_type) for i in loaded))
-        extra = [image if isinstance(image, str) and is_url(image) else next(uploaded) for image in images]
+        extra = [image if is_url(image) else next(uploaded) for image in images]
         return _with_more_urls(request, extra)
 
     async def _wait_done(

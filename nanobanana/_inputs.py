@@ -8,7 +8,7 @@ import os
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TypeVar, Union
+from typing import BinaryIO, TypeGuard, TypeVar, Union
 from urllib.parse import urlsplit
 
 from ._exceptions import InvalidInputError
@@ -41,7 +41,7 @@ class LocalImage:
     content_type: str
 
 
-def is_url(value: object) -> bool:
+def is_url(value: object) -> TypeGuard[str]:
     """True for a string that is an http(s) URL (a hosted image, sent as is)."""
     return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
 
