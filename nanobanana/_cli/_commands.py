@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from .._batch import read_batch_file
 from .._client import NanoBanana
-from .._exceptions import GenerationFailedError, NanoBananaError
+from .._exceptions import GenerationFailedError
 from .._inputs import is_url
 from ..types import GenerationOptions, TaskStatus
 from . import _exit
@@ -76,25 +76,32 @@ async def whoami(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
 async def generate(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
     """One whole generation, with a live status line.
 
-    The steps of `NanoBanana.generate`, taken one by one so that the task id is shown (and remembered for
-    Ctrl-C) as soon as the task exists: a task is never lost, whatever stops the command.
+    The task id is shown (and remembered for Ctrl-C) as soon as the task exists, since ``on_update`` hears of
+    it before the first poll: a task is never lost, whatever stops the command.
     """
     with ui.task_status("Generating") as ticker:
+
+        def on_update(status: TaskStatus) -> None:
+            if ui.task_id is None:
+                ui.follow(status.task_id)
+                ui.info(f"Created task {status.task_id}")
+            ticker.update(status)
+            if status.state.is_success:
+                ticker.set("downloading")
+
         ticker.set("uploading and creating" if any(not is_url(image) for image in args.images) else "creating")
-        task = await client.create(args.prompt, images=args.images, **_options(args))
-        ui.follow(task.task_id)
-        ticker.task_id = task.task_id
-        ticker.set(task.status)
-        ui.info(f"Created task {task.task_id}")
-        try:
-            final = await client.wait(task.task_id, timeout=args.timeout, on_update=ticker.update)
-            assert final.url is not None  # wait() raises when a finished task has no URL
-            ticker.set("downloading")
-            path = await client.download(final.url, args.output or ".")
-        except NanoBananaError as exc:
-            exc.task_id = task.task_id
-            raise
-    ui.result({"task_id": task.task_id, "url": final.url, "path": str(path)}, f"Saved {path} (task {task.task_id})")
+        result = await client.generate(
+            args.prompt,
+            images=args.images,
+            output=args.output or ".",
+            timeout=args.timeout,
+            on_update=on_update,
+            **_options(args),
+        )
+    ui.result(
+        {"task_id": result.task_id, "url": result.url, "path": str(result.path)},
+        f"Saved {result.path} (task {result.task_id})",
+    )
     return _exit.OK
 
 
