@@ -30,11 +30,14 @@ _ACCEPTED_TYPES = ("image/", "application/octet-stream", "binary/octet-stream")
 
 
 def _parse_url(url: str) -> URL:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        # encoded=False: yarl percent-encodes what must be (the site's URLs contain spaces), once.
+        parsed = URL(url)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise InvalidInputError(f"download needs an absolute http(s) URL, got {url!r}")
-    # encoded=False: yarl percent-encodes what must be (the site's URLs contain spaces), once.
-    return URL(url)
+    return parsed
 
 
 def target_path(path: str | os.PathLike[str], url: str) -> Path:

@@ -224,7 +224,9 @@ async def test_an_unreachable_file_host_is_a_download_error(api: FakeAPI, nb: Na
     assert api.count("GET", RESULT_URL) == 2
 
 
-@pytest.mark.parametrize("url", ["ftp://file.v03ai.com/a.png", "file:///etc/passwd", "a.png", ""])
+@pytest.mark.parametrize(
+    "url", ["ftp://file.v03ai.com/a.png", "file:///etc/passwd", "a.png", "", "https:///a.png", "https://[::1/a.png"]
+)
 async def test_download_needs_an_http_url(api: FakeAPI, nb: NanoBanana, url: str) -> None:
     with pytest.raises(InvalidInputError):
         await nb.download(url)
