@@ -6,7 +6,7 @@ import functools
 import logging
 import os
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import overload
@@ -423,11 +423,16 @@ class NanoBanana:
             ```
         """
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
+        task_id = task.task_id
+        # Only a callback needs the create answer. With thousands of generations waiting at once, each holds
+        # as little as it can: every object they hold is work for the garbage collector.
+        created = task if on_update is not None else None
+        del task
         try:
-            final = await self._wait_done(task.task_id, timeout=timeout, on_update=on_update, created=task)
-            return await self._fetch_result(task.task_id, final, output)
+            final = await self._wait_done(task_id, timeout=timeout, on_update=on_update, created=created)
+            return await self._fetch_result(task_id, final, output)
         except NanoBananaError as exc:
-            exc.task_id = task.task_id
+            exc.task_id = task_id
             raise
 
     def generate_batch(
@@ -505,7 +510,7 @@ class NanoBanana:
         extra = [image if is_url(image) else next(uploaded) for image in images]
         return _with_more_urls(request, extra)
 
-    async def _wait_done(
+    def _wait_done(
         self,
         task_id: str,
         *,
@@ -513,14 +518,15 @@ class NanoBanana:
         on_update: OnUpdate | None = None,
         initial_delay: float | None = None,
         created: Task | None = None,
-    ) -> TaskStatus:
+    ) -> Coroutine[None, None, TaskStatus]:
         """Wait for a task just created: the first poll comes after a jittered first interval.
 
         With ``created`` (the create answer), ``on_update`` hears of the task at once, before any poll.
+        A plain function handing back `_wait`'s coroutine, so a waiting generation holds one frame less.
         """
         if initial_delay is None:
             initial_delay = self.poll.initial * (1.0 + self._rng.uniform(0.0, self.poll.jitter))
-        return await self._wait(
+        return self._wait(
             task_id, timeout=timeout, on_update=on_update, poll=None, initial_delay=initial_delay, created=created
         )
 
@@ -529,11 +535,10 @@ class NanoBanana:
     ) -> GenerationResult:
         """Download a finished task's result to ``output`` (or into memory)."""
         assert final.url is not None
-        if output is not None:
-            path = await self.download(final.url, output)
-            return GenerationResult(task_id=task_id, url=final.url, path=path, status=final)
-        content = await self.download(final.url)
-        return GenerationResult(task_id=task_id, url=final.url, content=content, status=final)
+        fetched = await _download(self._transport, final.url, output, max_bytes=self.max_download_bytes)
+        if isinstance(fetched, Path):
+            return GenerationResult(task_id=task_id, url=final.url, path=fetched, status=final)
+        return GenerationResult(task_id=task_id, url=final.url, content=fetched, status=final)
 
     # --- signing in ----------------------------------------------------------------------------------------
 

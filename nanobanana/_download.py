@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -65,9 +66,9 @@ async def download(
     parsed = _parse_url(url)
     target = target_path(path, url) if path is not None else None
     try:
-        return await transport.with_retries(
-            lambda: _download_once(transport, parsed, url, target, max_bytes), idempotent=True
-        )
+        # A partial rather than a closure: one object, not a function and five cells, per queued download.
+        send = functools.partial(_download_once, transport, parsed, url, target, max_bytes)
+        return await transport.with_retries(send, idempotent=True)
     except APIStatusError as exc:
         raise DownloadError(
             f"Downloading {url} failed: HTTP {exc.status_code}. The link may have expired; "
@@ -82,7 +83,7 @@ async def download(
 async def _download_once(
     transport: Transport, parsed: URL, url: str, target: Path | None, max_bytes: int
 ) -> bytes | Path:
-    async with transport.stream(parsed) as response:
+    async with transport.pacer.slot(), transport.stream(parsed) as response:
         if response.status >= 400:
             text = (await response.content.read(2048)).decode("utf-8", errors="replace")
             raise transport.status_error(

@@ -33,6 +33,8 @@ OnUpdate = Callable[[TaskStatus], "Awaitable[None] | None"]
 """A callback that sees every status change; it may be a plain function or a coroutine function."""
 
 _TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
+# asyncio.timeout bounds a call in the calling task; wait_for (all Python 3.10 has) starts another task.
+_HAS_TIMEOUT = sys.version_info >= (3, 11)
 
 
 class _DeadlineReached(Exception):
@@ -169,7 +171,15 @@ class _Wait:
         if left <= 0:
             raise _DeadlineReached
         try:
-            status = await (self._fetch() if self._deadline is None else _within(self._fetch, left))
+            if self._deadline is None:
+                status = await self._fetch()
+            elif _HAS_TIMEOUT:
+                # Bounded here, in the calling task and without a helper coroutine: thousands of waits may be
+                # queued for a status call at once, and each frame they hold is work for the garbage collector.
+                async with asyncio.timeout(left):  # type: ignore[attr-defined,unused-ignore]
+                    status = await self._fetch()
+            else:  # Python 3.10
+                status = await asyncio.wait_for(self._fetch(), left)
         except asyncio.TimeoutError:
             if self.time_left() <= 0:
                 raise _DeadlineReached from None
@@ -205,20 +215,6 @@ class _Wait:
             # The last call failed with a transient error and time ran out: surface both.
             raise error from cause
         raise error
-
-
-if sys.version_info >= (3, 11):
-
-    async def _within(fetch: Callable[[], Awaitable[TaskStatus]], seconds: float) -> TaskStatus:
-        """``fetch()`` bounded by ``seconds``, in the calling task (``wait_for`` would start another task)."""
-        async with asyncio.timeout(seconds):
-            return await fetch()
-
-else:
-
-    def _within(fetch: Callable[[], Awaitable[TaskStatus]], seconds: float) -> Awaitable[TaskStatus]:
-        """``fetch()`` bounded by ``seconds``."""
-        return asyncio.wait_for(fetch(), seconds)
 
 
 def _log_transient(retry_state: RetryCallState) -> None:

@@ -25,7 +25,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.cookies import SimpleCookie
@@ -306,41 +306,6 @@ class Transport:
             headers = {k: v for k, v in headers.items() if k.lower() in ("user-agent", "accept")}
         return headers
 
-    @contextlib.contextmanager
-    def _map_exceptions(self, method: str, url: URL) -> Iterator[None]:
-        """Translate aiohttp's exceptions into ours, so no aiohttp type reaches a caller."""
-        shown = str(url)
-        try:
-            yield
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(
-                f"{method} {shown}: timed out connecting ({exc or 'no answer'}). Check your network.",
-                method=method,
-                url=shown,
-                request_sent=False,
-            ) from exc
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise APITimeoutError(
-                f"{method} {shown}: timed out waiting for the answer.",
-                method=method,
-                url=shown,
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(
-                f"{method} {shown}: could not connect ({exc.os_error or exc}). Check base_url and your network.",
-                method=method,
-                url=shown,
-                request_sent=False,
-            ) from exc
-        except aiohttp.InvalidURL as exc:
-            raise InvalidInputError(f"not a valid URL: {shown!r}") from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise APIConnectionError(
-                f"{method} {shown}: the connection failed ({type(exc).__name__}: {exc}).",
-                method=method,
-                url=shown,
-            ) from exc
-
     def status_error(
         self, method: str, url: URL, status: int, reason: str, headers: Mapping[str, str], text: str
     ) -> APIStatusError:
@@ -476,17 +441,17 @@ class Transport:
         """One attempt of an API request (``url`` is always on the API host; see `request`)."""
         # A fresh multipart body per attempt: aiohttp can send a FormData only once.
         body = multipart() if multipart is not None else form
-        headers = self._api_headers()
         session = self._get_session()
         started = time.monotonic()
         async with self.pacer.slot():
-            with self._map_exceptions(method, url):
+            try:
                 async with session.request(
                     method,
                     url,
                     json=json_body,
                     data=body,
-                    headers=headers,
+                    # Built once the request has its turn, so a queued one does not hold a copy.
+                    headers=self._api_headers(),
                     # A redirect could carry our Cookie header to another origin; the API never needs one.
                     allow_redirects=False,
                     # Per request, so the client's timeout also holds on a session= of the caller's.
@@ -497,6 +462,8 @@ class Transport:
                     # Kept as aiohttp's case-insensitive proxy: a server may spell it "retry-after".
                     answer_headers = response.headers
                     set_cookies = _cookies_of(response) if "Set-Cookie" in answer_headers else _NO_COOKIES
+            except _AIOHTTP_ERRORS as exc:
+                raise _translate(method, url, exc) from exc
         logger.debug("%s %s -> %d (%.3fs)", method, url.path, status, time.monotonic() - started)
         self._store_cookies(set_cookies)
         text = raw.decode("utf-8", errors="replace")
@@ -547,30 +514,63 @@ class Transport:
     async def stream(self, url: URL) -> AsyncIterator[aiohttp.ClientResponse]:
         """Open a GET for a download, one attempt, following redirects by hand.
 
-        Credentials go only to the API host; every redirect hop is checked again, so a redirect from the
-        API host to a file host drops them.
+        Call it inside ``async with transport.pacer.slot():``, which holds the in-flight place: a download
+        waiting for its turn then holds no generator of its own. Credentials go only to the API host; every
+        redirect hop is checked again, so a redirect from the API host to a file host drops them.
         """
         session = self._get_session()
-        async with self.pacer.slot():
-            with self._map_exceptions("GET", url):
-                for _ in range(10):
-                    response = await session.get(
-                        url,
-                        headers=self._request_headers(url, None),
-                        allow_redirects=False,
-                        timeout=self.download_timeout,
-                    )
-                    location = response.headers.get("Location")
-                    if response.status in (301, 302, 303, 307, 308) and location:
-                        response.release()
-                        url = url.join(URL(location))
-                        continue
-                    try:
-                        yield response
-                    finally:
-                        response.release()
-                    return
-                raise APIConnectionError("GET: too many redirects", method="GET", url=str(url))
+        try:
+            for _ in range(10):
+                response = await session.get(
+                    url,
+                    headers=self._request_headers(url, None),
+                    allow_redirects=False,
+                    timeout=self.download_timeout,
+                )
+                location = response.headers.get("Location")
+                if response.status in (301, 302, 303, 307, 308) and location:
+                    response.release()
+                    url = url.join(URL(location))
+                    continue
+                try:
+                    yield response
+                finally:
+                    response.release()
+                return
+            raise APIConnectionError("GET: too many redirects", method="GET", url=str(url))
+        except _AIOHTTP_ERRORS as exc:
+            raise _translate("GET", url, exc) from exc
+
+
+# What aiohttp (and the socket under it) raises; `_translate` turns each into ours, so none reaches a caller.
+_AIOHTTP_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+def _translate(method: str, url: URL, exc: Exception) -> Exception:
+    """Our exception for one of aiohttp's (or the socket's), naming the request."""
+    # Spelled out only here, on failure: rendering a URL costs more than a whole loopback request's own code.
+    shown = str(url)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(
+            f"{method} {shown}: timed out connecting ({exc or 'no answer'}). Check your network.",
+            method=method,
+            url=shown,
+            request_sent=False,
+        )
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        return APITimeoutError(f"{method} {shown}: timed out waiting for the answer.", method=method, url=shown)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(
+            f"{method} {shown}: could not connect ({exc.os_error or exc}). Check base_url and your network.",
+            method=method,
+            url=shown,
+            request_sent=False,
+        )
+    if isinstance(exc, aiohttp.InvalidURL):
+        return InvalidInputError(f"not a valid URL: {shown!r}")
+    return APIConnectionError(
+        f"{method} {shown}: the connection failed ({type(exc).__name__}: {exc}).", method=method, url=shown
+    )
 
 
 def _cookies_of(response: aiohttp.ClientResponse) -> dict[str, str]:
