@@ -232,7 +232,7 @@ class NanoBanana:
         # Only the wire body is kept while the request waits for its turn: with thousands queued, every object
         # a waiting create holds is work for the garbage collector.
         body = (await self._prepare(_build_request(prompt, image_urls, options), images)).to_wire()
-        answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False, new_work=True)
+        answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
         if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
             self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
         task = Task.model_validate(answer.data)
@@ -370,7 +370,7 @@ class NanoBanana:
             body.add_field("file", data, filename=filename, content_type=content_type)
             return body
 
-        answer = await self._transport.request("POST", _UPLOAD, multipart=form, idempotent=False, new_work=True)
+        answer = await self._transport.request("POST", _UPLOAD, multipart=form, idempotent=False)
         url = answer.data.get("url") if isinstance(answer.data, dict) else None
         if not isinstance(url, str) or not is_url(url):
             self._transport.invalid_shape("POST", _UPLOAD, answer.status, answer.data, "no url")

@@ -5,11 +5,6 @@ limits. The rate limit is adaptive in the spirit of botocore's adaptive retry mo
 rate for the whole client (multiplicative decrease, at most once per cool-down so a burst of 429s counts once),
 and the rate then recovers gradually, growing a fraction per second while no 429 arrives, up to the limit the
 user set (or back to unlimited, once it is well past the rate that drew the 429).
-
-In-flight places go first to requests that carry on work already started (a status call, a download), then to
-requests that start new work (a create, an upload). With thousands of generations gathered at once, a task
-already created is then polled and fetched without waiting behind every create still queued: under a tight
-rate limit that wait could outlast its ``timeout``, and meanwhile each waiting generation holds its memory.
 """
 
 from __future__ import annotations
@@ -61,79 +56,39 @@ class _RateMeter:
         return len(self._starts) / span
 
 
-class _Places:
-    """The in-flight places: a semaphore whose waiters for follow-up requests go before those for new work.
-
-    First come, first served within each kind. A released place is handed straight to the next waiter, so a
-    place is free only when nobody waits.
-    """
-
-    __slots__ = ("_free", "_waiting")
-
-    def __init__(self, count: int) -> None:
-        self._free = count
-        # Indexed by new_work: [0] follow-up requests, [1] new work.
-        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
-
-    async def acquire(self, new_work: bool) -> None:
-        if self._free > 0:
-            self._free -= 1
-            return
-        place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting[new_work].append(place)
-        try:
-            await place
-        except asyncio.CancelledError:
-            # Cancelled just as a place was handed over: pass it on rather than lose it. A cancelled waiter
-            # stays in its queue (removing it would cost a scan) and `release` skips it.
-            if place.done() and not place.cancelled():
-                self.release()
-            raise
-
-    def release(self) -> None:
-        for queue in self._waiting:
-            while queue:
-                place = queue.popleft()
-                if not place.done():
-                    place.set_result(None)
-                    return
-        self._free += 1
-
-
 class _Slot:
     """``async with pacer.slot():`` without a generator per request (the hot path of every request).
 
-    Stateless, so one instance per pacer and kind of request serves every request at once.
+    Stateless, so one instance per pacer serves every request at once.
     """
 
-    __slots__ = ("_new_work", "_pacer")
+    __slots__ = ("_pacer",)
 
-    def __init__(self, pacer: Pacer, new_work: bool) -> None:
+    def __init__(self, pacer: Pacer) -> None:
         self._pacer = pacer
-        self._new_work = new_work
 
-    def __aenter__(self) -> Awaitable[None]:
+    def __aenter__(self) -> Awaitable[object]:
         pacer = self._pacer
         if pacer.rate is None:
             # No rate limit in force: only an in-flight place, and no coroutine of our own around it, since
             # thousands of requests may be queued here at once.
-            return pacer._places.acquire(self._new_work)
+            return pacer._semaphore.acquire()
         return self._enter_paced()
 
     async def _enter_paced(self) -> None:
-        places = self._pacer._places
-        await places.acquire(self._new_work)
+        semaphore = self._pacer._semaphore
+        await semaphore.acquire()
         try:
             await self._pacer._wait_turn()
         except BaseException:
-            places.release()
+            semaphore.release()
             raise
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         pacer = self._pacer
-        pacer._places.release()
+        pacer._semaphore.release()
         # Counted as it ends, for both paths: for a client whose requests are answered in milliseconds, the
         # rate of answers is the rate it sends at.
         pacer._meter.tick(time.monotonic())
@@ -145,7 +100,7 @@ class Pacer:
     def __init__(self, *, max_in_flight: int, requests_per_second: float | None) -> None:
         if requests_per_second is not None and requests_per_second <= 0:
             raise ValueError(f"requests_per_second must be positive, got {requests_per_second!r}")
-        self._places = _Places(max_in_flight)
+        self._semaphore = asyncio.Semaphore(max_in_flight)
         self.ceiling = requests_per_second
         self.rate: float | None = requests_per_second
         self._throttled_at = -math.inf
@@ -154,18 +109,14 @@ class Pacer:
         self._unthrottled_rate = math.inf
         self._meter = _RateMeter()
         self.throttle_count = 0
-        self._slots = (_Slot(self, new_work=False), _Slot(self, new_work=True))
+        self._slot = _Slot(self)
 
-    def slot(self, *, new_work: bool = False) -> _Slot:
+    def slot(self) -> _Slot:
         """Hold one of the in-flight places, after waiting for this request's turn under the rate.
 
         Use as ``async with pacer.slot():``.
-
-        Args:
-            new_work: The request starts new work (a create, an upload) rather than carrying on work already
-                started; it then waits behind every queued request of the other kind.
         """
-        return self._slots[new_work]
+        return self._slot
 
     async def _wait_turn(self) -> None:
         now = time.monotonic()

@@ -363,7 +363,6 @@ class Transport:
         form: Mapping[str, str] | None = None,
         multipart: Callable[[], aiohttp.FormData] | None = None,
         idempotent: bool,
-        new_work: bool = False,
     ) -> Answer:
         """Send one API request (with retries) and return its decoded JSON answer.
 
@@ -375,8 +374,6 @@ class Transport:
             multipart: Builds a multipart body, or None. A factory, since aiohttp can send a FormData once
                 and each attempt needs a fresh one.
             idempotent: Whether sending it twice is harmless; decides what is retried.
-            new_work: It starts new work (a create, an upload): it waits for an in-flight place behind the
-                requests that carry on work already started (see `Pacer.slot`).
 
         Raises:
             APIConnectionError: No answer came back.
@@ -388,18 +385,10 @@ class Transport:
             try:
                 # The first attempt directly, and the retry callable built only after a failure: thousands of
                 # queued requests then hold no extra object each (the garbage collector's work grows with them).
-                return await self._send_once(
-                    method, url, json_body=json_body, form=form, multipart=multipart, new_work=new_work
-                )
+                return await self._send_once(method, url, json_body=json_body, form=form, multipart=multipart)
             except Exception as exc:
                 send = functools.partial(
-                    self._send_once,
-                    method,
-                    url,
-                    json_body=json_body,
-                    form=form,
-                    multipart=multipart,
-                    new_work=new_work,
+                    self._send_once, method, url, json_body=json_body, form=form, multipart=multipart
                 )
                 return await self.retry_after(exc, send, idempotent=idempotent)
         except APIConnectionError as exc:
@@ -448,14 +437,13 @@ class Transport:
         json_body: object,
         form: Mapping[str, str] | None,
         multipart: Callable[[], aiohttp.FormData] | None,
-        new_work: bool,
     ) -> Answer:
         """One attempt of an API request (``url`` is always on the API host; see `request`)."""
         # A fresh multipart body per attempt: aiohttp can send a FormData only once.
         body = multipart() if multipart is not None else form
         session = self._get_session()
         started = time.monotonic()
-        async with self.pacer.slot(new_work=new_work):
+        async with self.pacer.slot():
             try:
                 async with session.request(
                     method,
