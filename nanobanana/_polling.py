@@ -33,8 +33,6 @@ OnUpdate = Callable[[TaskStatus], "Awaitable[None] | None"]
 """A callback that sees every status change; it may be a plain function or a coroutine function."""
 
 _TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
-# asyncio.timeout bounds a call in the calling task; wait_for (all Python 3.10 has) starts another task.
-_HAS_TIMEOUT = sys.version_info >= (3, 11)
 
 
 class _DeadlineReached(Exception):
@@ -173,12 +171,12 @@ class _Wait:
         try:
             if self._deadline is None:
                 status = await self._fetch()
-            elif _HAS_TIMEOUT:
+            elif sys.version_info >= (3, 11):
                 # Bounded here, in the calling task and without a helper coroutine: thousands of waits may be
                 # queued for a status call at once, and each frame they hold is work for the garbage collector.
-                async with asyncio.timeout(left):  # type: ignore[attr-defined,unused-ignore]
+                async with asyncio.timeout(left):
                     status = await self._fetch()
-            else:  # Python 3.10
+            else:  # wait_for (all Python 3.10 has) runs the call in another task
                 status = await asyncio.wait_for(self._fetch(), left)
         except asyncio.TimeoutError:
             if self.time_left() <= 0:
