@@ -3,11 +3,14 @@
 Worker script (run by ``run.py`` in a fresh process per measurement, so peak RSS belongs to one run). The
 emulator finishes tasks instantly; both sides use the same poll schedule (a short jittered first interval,
 then the SDK's growing one), the same cap of 64 requests in flight and a 64-socket connection pool.
+
+``gc.callbacks`` times the garbage collector, whose work grows with the objects each waiting generation holds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import time
 from collections.abc import Callable
@@ -33,14 +36,18 @@ async def body(params: dict[str, Any], ready: Callable[[], None]) -> dict[str, A
             return len((await client.generate(PROMPT, image_urls=image_urls)).content or b"")
         return len(await raw.generate(wire, rng=rng, **schedule))
 
+    collector = _Collector()
     try:
         await asyncio.gather(*(one() for _ in range(params["warmup"])))
         ready()
         rss_before = current_rss_mb()
+        gc.callbacks.append(collector)
         wall, cpu = time.perf_counter(), time.process_time()
         results = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     finally:
+        if collector in gc.callbacks:
+            gc.callbacks.remove(collector)
         await client.close()
         await raw.close()
     errors = [r for r in results if isinstance(r, BaseException)]
@@ -54,7 +61,25 @@ async def body(params: dict[str, Any], ready: Callable[[], None]) -> dict[str, A
         "bytes": sum(r for r in results if isinstance(r, int)),
         "peak_rss_mb": peak_rss_mb(),
         "rss_before_mb": rss_before,
+        "gc_seconds": collector.seconds,
+        "gc_full": collector.full,
     }
+
+
+class _Collector:
+    """A ``gc.callbacks`` entry: time spent in the garbage collector, and how many full collections ran."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.seconds += time.perf_counter() - self._started
+        self.full += info["generation"] == 2
 
 
 if __name__ == "__main__":

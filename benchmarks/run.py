@@ -117,6 +117,8 @@ def bench_throughput(emu: EmulatorProcess, cfg: dict[str, Any]) -> dict[str, Any
                 "server_cpu_per_gen_ms": median([r["server_cpu"] / n for r in results]) * 1e3,
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
                 "rss_growth_mb": max(r["peak_rss_mb"] - r["rss_before_mb"] for r in results),
+                "gc_ms_per_gen": median([r["gc_seconds"] for r in results]) / n * 1e3,
+                "gc_full": median([r["gc_full"] for r in results]),
                 "errors": sum(r["errors"] for r in results),
                 "first_error": next((r["first_error"] for r in results if r["first_error"]), None),
             }
@@ -243,6 +245,14 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             f"{raw['cpu_per_gen_ms']:.2f} ms{emulator[1]}",
             r["cpu_ratio"],
         )
+        # A handful of young collections below N = 1,000: too few to compare.
+        if int(n) >= 1000 and "gc_ms_per_gen" in sdk and "gc_ms_per_gen" in raw:
+            add(
+                f"{label}, in the garbage collector per generation (full collections)",
+                f"{sdk['gc_ms_per_gen']:.3f} ms ({sdk['gc_full']:.0f})",
+                f"{raw['gc_ms_per_gen']:.3f} ms ({raw['gc_full']:.0f})",
+                sdk["gc_ms_per_gen"] / max(raw["gc_ms_per_gen"], 1e-9),
+            )
         add(
             f"{label}, peak RSS (status calls/gen)",
             f"{sdk['peak_rss_mb']:.0f} MB ({sdk['status_per_gen']:.2f})",
@@ -423,7 +433,8 @@ This run: nanobanana {meta["version"]}, Python {meta["python"]}, aiohttp {meta["
   and the same poll schedule (the SDK's growing, jittered intervals, with a 0.1 s first interval so wall time
   measures the client rather than a sleep). Each measurement runs in a fresh process, after a warm-up of 10
   generations, so its peak RSS is its own; status calls per generation are counted by the emulator, and the
-  emulator's own CPU per generation (from `/proc`) shows whether the server was the limit. SDK and raw runs come
+  emulator's own CPU per generation (from `/proc`) shows whether the server was the limit; `gc.callbacks` times the
+  garbage collector (part of the client CPU) and counts its full collections. SDK and raw runs come
   in back-to-back pairs (in alternating order), and the ratio is the median of the pairs' ratios, with their
   range beside it; times and memory are the medians of each side.
 - **Polling**: {results.get("polling", {}).get("sdk", {}).get("tasks", "N")} tasks finishing after a random 1-10 s
