@@ -28,12 +28,13 @@ async def body(params: dict[str, Any], ready: Callable[[], None]) -> dict[str, A
     rng = random.Random(1)
     client = NanoBanana(base_url=params["url"], session_token=params["token"], max_concurrency=64, poll=poll)
     raw = RawClient(params["url"], params["token"], max_concurrency=64)
-    wire = {"prompt": PROMPT, "image_urls": image_urls, **CREATE_DEFAULTS}
     schedule = {"initial": poll.initial, "multiplier": poll.multiplier, "maximum": poll.maximum, "jitter": poll.jitter}
 
     async def one() -> int:
         if impl == "sdk":
             return len((await client.generate(PROMPT, image_urls=image_urls)).content or b"")
+        # The body is built per call, as the SDK builds it from its arguments (a real job's prompts differ).
+        wire = {"prompt": PROMPT, "image_urls": image_urls, **CREATE_DEFAULTS}
         return len(await raw.generate(wire, rng=rng, **schedule))
 
     collector = _Collector()
