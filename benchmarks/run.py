@@ -434,9 +434,9 @@ This run: nanobanana {meta["version"]}, Python {meta["python"]}, aiohttp {meta["
   measures the client rather than a sleep). Each measurement runs in a fresh process, after a warm-up of 10
   generations, so its peak RSS is its own; status calls per generation are counted by the emulator, and the
   emulator's own CPU per generation (from `/proc`) shows whether the server was the limit; `gc.callbacks` times the
-  garbage collector (part of the client CPU) and counts its full collections. SDK and raw runs come
-  in back-to-back pairs (in alternating order), and the ratio is the median of the pairs' ratios, with their
-  range beside it; times and memory are the medians of each side.
+  garbage collector (part of the client CPU) and counts its full collections. SDK and raw runs come in
+  back-to-back pairs (in alternating order), and the ratio is the median of the pairs' ratios, with their range
+  beside it; times are the medians of each side, and peak RSS the highest of its runs.
 - **Polling**: {results.get("polling", {}).get("sdk", {}).get("tasks", "N")} tasks finishing after a random 1-10 s
   (seeded, the same for both policies). Detection lag is the moment the client saw `succeed` minus the emulator's
   own completion time (task start + its duration, on the shared monotonic clock). The baseline is the website's
