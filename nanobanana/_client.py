@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import random
@@ -19,7 +18,7 @@ from . import _auth, _config, _session_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
 from ._config import PollPolicy
 from ._download import download as _download
-from ._exceptions import GenerationFailedError, InvalidInputError, NanoBananaError
+from ._exceptions import InvalidInputError, NanoBananaError
 from ._inputs import ImageInput, gather_all, is_url, load_image
 from ._polling import OnUpdate, poll_until_done
 from ._transport import Transport
@@ -295,7 +294,7 @@ class NanoBanana:
         """
         return await self._wait(task_id, timeout=timeout, on_update=on_update, poll=poll, initial_delay=0.0)
 
-    async def _wait(
+    def _wait(
         self,
         task_id: str,
         *,
@@ -304,9 +303,10 @@ class NanoBanana:
         poll: PollPolicy | None,
         initial_delay: float,
         created: Task | None = None,
-    ) -> TaskStatus:
-        status = await poll_until_done(
-            functools.partial(self.status, task_id),
+    ) -> Coroutine[None, None, TaskStatus]:
+        # A plain function handing back the wait's coroutine: a waiting generation holds one frame less.
+        return poll_until_done(
+            self.status,
             task_id=task_id,
             timeout=self.wait_timeout if timeout is None else timeout,
             policy=poll or self.poll,
@@ -316,11 +316,6 @@ class NanoBanana:
             # Only a callback needs to hear of the task before the first poll; the model is not built for nothing.
             initial=None if created is None or on_update is None else _status_of_created(created),
         )
-        if status.state.is_failure:
-            raise GenerationFailedError(task_id, status.fail_msg, status)
-        if status.url is None:
-            raise GenerationFailedError(task_id, "the task succeeded but gave no result URL", status)
-        return status
 
     @overload
     async def download(self, url: str) -> bytes: ...

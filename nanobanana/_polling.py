@@ -1,9 +1,9 @@
 """The wait loop: poll a task's status until it is terminal, with a growing, jittered interval.
 
-Built on tenacity: the "retry" condition is "not finished yet, or a transient error", the wait is the
-`PollPolicy` schedule (jittered, and never shorter than a 429's ``Retry-After``), and the stop is the overall
-deadline. Each status call is itself bounded by the time left, so a wait never overruns its ``timeout`` by
-more than the scheduling slack.
+Built on tenacity: the "retry" condition is "not finished yet, or a transient error" and the wait is the
+`PollPolicy` schedule (jittered, and never shorter than a 429's ``Retry-After``). The wait's ``timeout`` is
+one deadline around all of it (sleeps, status calls, a call queued behind the client's other requests), so a
+wait never overruns it by more than the scheduling slack.
 """
 
 from __future__ import annotations
@@ -21,11 +21,17 @@ from ._config import PollPolicy
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
+    GenerationFailedError,
     InvalidResponseError,
     RateLimitError,
     WaitTimeoutError,
 )
 from .types import TaskStatus
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as _deadline
+else:  # the same context manager, as a package (one aiohttp already depends on there)
+    from async_timeout import timeout as _deadline
 
 logger = logging.getLogger("nanobanana")
 
@@ -35,13 +41,9 @@ OnUpdate = Callable[[TaskStatus], "Awaitable[None] | None"]
 _TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
 
 
-class _DeadlineReached(Exception):
-    """The wait's deadline passed during a status call."""
-
-
 def is_transient(exc: BaseException) -> bool:
     """Whether an error while polling should be ridden out rather than end the wait."""
-    if isinstance(exc, (APIConnectionError, InvalidResponseError, _DeadlineReached)):
+    if isinstance(exc, (APIConnectionError, InvalidResponseError)):
         return True
     if isinstance(exc, APIStatusError):
         # A 403 whose body is not JSON is a Cloudflare challenge page, not the API refusing the session.
@@ -51,11 +53,10 @@ def is_transient(exc: BaseException) -> bool:
 
 
 class _Schedule:
-    """The tenacity wait: the policy's interval with jitter, at least a Retry-After, at most the time left."""
+    """The tenacity wait: the policy's interval with jitter, and at least a 429's Retry-After."""
 
-    def __init__(self, policy: PollPolicy, time_left: Callable[[], float], rng: random.Random) -> None:
+    def __init__(self, policy: PollPolicy, rng: random.Random) -> None:
         self._policy = policy
-        self._time_left = time_left
         self._rng = rng
 
     def __call__(self, retry_state: RetryCallState) -> float:
@@ -65,11 +66,11 @@ class _Schedule:
         exc = outcome.exception() if outcome is not None and outcome.failed else None
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             interval = max(interval, exc.retry_after)
-        return max(0.0, min(interval, self._time_left()))
+        return interval
 
 
 async def poll_until_done(
-    fetch: Callable[[], Awaitable[TaskStatus]],
+    fetch: Callable[[str], Awaitable[TaskStatus]],
     *,
     task_id: str,
     timeout: float | None,
@@ -79,11 +80,11 @@ async def poll_until_done(
     rng: random.Random | None = None,
     initial: TaskStatus | None = None,
 ) -> TaskStatus:
-    """Call ``fetch`` until the status is terminal and return that status.
+    """Call ``fetch(task_id)`` until the task has finished, and return its final status if it succeeded.
 
     Args:
-        fetch: Reads the task's status once.
-        task_id: The task, for messages and errors.
+        fetch: Reads a task's status once.
+        task_id: The task.
         timeout: Seconds before giving up with WaitTimeoutError; None waits for ever.
         policy: The interval schedule.
         on_update: Called with each status whose state word differs from the previous one.
@@ -93,33 +94,57 @@ async def poll_until_done(
             learns the task before the first poll, and it is the last status if no poll succeeds.
 
     Raises:
-        WaitTimeoutError: ``timeout`` ran out first; carries the last status.
+        GenerationFailedError: The task failed, or succeeded without a result URL.
+        WaitTimeoutError: ``timeout`` ran out first; carries the last status, and the last transient error
+            (if the last call failed) as its cause.
         APIStatusError: A non-transient error (401, 402, 404, ...) ended the wait.
     """
-    wait = _Wait(fetch, task_id, timeout, on_update, initial)
-    if initial is not None:
-        await wait.notify(initial)
-    if initial_delay > 0:
-        await asyncio.sleep(min(initial_delay, max(0.0, wait.time_left())))
-    # The first call runs outside tenacity (whose set-up costs more than a loopback status call, and a task is
-    # often done at the first look); the loop, built only if needed, starts from its outcome as if it had run it.
+    # Everything runs in this one coroutine, up to the status call: thousands of waits may be queued for a
+    # status call at once, and every frame each of them holds is work for the garbage collector.
+    wait = _Wait(fetch, task_id, on_update, initial)
     try:
-        wait.first = await wait.attempt()
-    except Exception as exc:
-        if not is_transient(exc):
+        async with _deadline(timeout) as deadline:
+            if initial is not None:
+                await wait.notify(initial)
+            if initial_delay > 0:
+                await asyncio.sleep(initial_delay)
+            # The first call runs outside tenacity (whose set-up costs more than a loopback status call, and a
+            # task is often done at the first look); the loop, built only if needed, replays its outcome as if
+            # it had made that call itself.
+            try:
+                status = await fetch(task_id)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                wait.failure = exc
+            else:
+                await wait.seen(status)
+                if status.is_done:
+                    return _succeeded(task_id, status)
+            wait.replay = True
+            retrying = AsyncRetrying(
+                retry=_KEEP_POLLING, wait=_Schedule(policy, rng or random.Random()), before_sleep=_log_transient
+            )
+            status = await retrying(wait.attempt)
+    except asyncio.TimeoutError:
+        if not _expired(deadline):
             raise
-        wait.first_failure = exc
-    if wait.first is not None and wait.first.is_done:
-        return wait.first
-    retrying = AsyncRetrying(
-        retry=_KEEP_POLLING,
-        wait=_Schedule(policy, wait.time_left, rng or random.Random()),
-        stop=wait.out_of_time,
-        retry_error_callback=wait.give_up,
-        before_sleep=_log_transient,
-    )
-    status: TaskStatus = await retrying(wait.first_then_attempt)
+        raise WaitTimeoutError(task_id, wait.last, timeout or 0.0) from wait.failure
+    return _succeeded(task_id, status)
+
+
+def _succeeded(task_id: str, status: TaskStatus) -> TaskStatus:
+    if status.state.is_failure:
+        raise GenerationFailedError(task_id, status.fail_msg, status)
+    if status.url is None:
+        raise GenerationFailedError(task_id, "the task succeeded but gave no result URL", status)
     return status
+
+
+def _expired(deadline: object) -> bool:
+    """Whether the wait's own deadline ran out (rather than a TimeoutError from inside it)."""
+    expired = getattr(deadline, "expired", False)  # a method of asyncio's, a property of async_timeout's
+    return bool(expired() if callable(expired) else expired)
 
 
 def _unfinished(status: TaskStatus) -> bool:
@@ -136,64 +161,44 @@ class _Wait:
     keeps the garbage collector's work (the cost that grows with the number of waits) down.
     """
 
-    __slots__ = ("_deadline", "_fetch", "_loop", "_on_update", "_task_id", "_timeout", "first", "first_failure",
-                 "last", "last_word")  # fmt: skip
+    __slots__ = ("_fetch", "_on_update", "_task_id", "failure", "last", "last_word", "replay")
 
     def __init__(
         self,
-        fetch: Callable[[], Awaitable[TaskStatus]],
+        fetch: Callable[[str], Awaitable[TaskStatus]],
         task_id: str,
-        timeout: float | None,
         on_update: OnUpdate | None,
         initial: TaskStatus | None,
     ) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._deadline = None if timeout is None else self._loop.time() + timeout
         self._fetch = fetch
         self._task_id = task_id
-        self._timeout = timeout
         self._on_update = on_update
         self.last = initial
         self.last_word: str | None = None
-        self.first: TaskStatus | None = None
-        self.first_failure: Exception | None = None
-
-    def time_left(self) -> float:
-        return float("inf") if self._deadline is None else self._deadline - self._loop.time()
-
-    def out_of_time(self, _state: RetryCallState) -> bool:
-        return self.time_left() <= 0
+        # The last call's transient error, if it failed: the cause of a timeout that follows it.
+        self.failure: Exception | None = None
+        # Whether the next attempt hands tenacity the outcome of the call made before its loop.
+        self.replay = False
 
     async def attempt(self) -> TaskStatus:
-        left = self.time_left()
-        if left <= 0:
-            raise _DeadlineReached
+        if self.replay:
+            self.replay = False
+            if self.failure is not None:
+                raise self.failure
+            assert self.last is not None
+            return self.last
         try:
-            if self._deadline is None:
-                status = await self._fetch()
-            elif sys.version_info >= (3, 11):
-                # Bounded here, in the calling task and without a helper coroutine: thousands of waits may be
-                # queued for a status call at once, and each frame they hold is work for the garbage collector.
-                async with asyncio.timeout(left):
-                    status = await self._fetch()
-            else:  # wait_for (all Python 3.10 has) runs the call in another task
-                status = await asyncio.wait_for(self._fetch(), left)
-        except asyncio.TimeoutError:
-            if self.time_left() <= 0:
-                raise _DeadlineReached from None
+            status = await self._fetch(self._task_id)
+        except Exception as exc:
+            self.failure = exc
             raise
-        self.last = status
-        await self.notify(status)
+        await self.seen(status)
         return status
 
-    async def first_then_attempt(self) -> TaskStatus:
-        if self.first_failure is not None:
-            failure, self.first_failure = self.first_failure, None
-            raise failure
-        if self.first is not None:
-            status, self.first = self.first, None
-            return status
-        return await self.attempt()
+    async def seen(self, status: TaskStatus) -> None:
+        self.last = status
+        self.failure = None
+        await self.notify(status)
 
     async def notify(self, status: TaskStatus) -> None:
         if status.state_word != self.last_word:
@@ -204,15 +209,6 @@ class _Wait:
                 result = self._on_update(status)
                 if inspect.isawaitable(result):
                     await result
-
-    def give_up(self, retry_state: RetryCallState) -> TaskStatus:
-        outcome = retry_state.outcome
-        cause = outcome.exception() if outcome is not None and outcome.failed else None
-        error = WaitTimeoutError(self._task_id, self.last, self._timeout or 0.0)
-        if cause is not None and not isinstance(cause, _DeadlineReached):
-            # The last call failed with a transient error and time ran out: surface both.
-            raise error from cause
-        raise error
 
 
 def _log_transient(retry_state: RetryCallState) -> None:

@@ -19,6 +19,7 @@ from nanobanana import (
     NanoBanana,
     NotFoundError,
     PollPolicy,
+    ServerError,
     TaskState,
     TaskStatus,
     WaitTimeoutError,
@@ -158,6 +159,66 @@ async def test_a_hanging_status_call_does_not_overrun_the_timeout(api: FakeAPI, 
     assert time.monotonic() - started < 1.0
     assert caught.value.last_status is None
     assert leftover_tasks() == set()
+
+
+async def test_a_status_call_queued_behind_others_does_not_overrun_the_timeout(api: FakeAPI) -> None:
+    """The deadline covers a call still waiting for an in-flight place, not only one on the wire."""
+
+    async def hang(url: Any, **kwargs: Any) -> CallbackResult:
+        await asyncio.sleep(30)
+        raise AssertionError("not reached")
+
+    api.post(STATUS, callback=hang, repeat=True)
+    async with NanoBanana(session_token=TOKEN, base_url=BASE, max_concurrency=1, poll=FAST_POLL) as client:
+        blocker = asyncio.create_task(client.status("other-task"))
+        await first_call(api)
+        started = time.monotonic()
+
+        with pytest.raises(WaitTimeoutError):
+            await client.wait(TASK_ID, timeout=0.1)
+
+        assert time.monotonic() - started < 1.0
+        assert api.count("POST", STATUS) == 1
+        blocker.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await blocker
+
+
+async def test_a_slow_on_update_callback_does_not_overrun_the_timeout(api: FakeAPI, nb: NanoBanana) -> None:
+    api.post(STATUS, payload=status_json("waiting"), repeat=True)
+
+    async def slow(status: TaskStatus) -> None:
+        await asyncio.sleep(30)
+
+    started = time.monotonic()
+    with pytest.raises(WaitTimeoutError) as caught:
+        await nb.wait(TASK_ID, timeout=0.1, on_update=slow)
+
+    assert time.monotonic() - started < 1.0
+    assert caught.value.last_status is not None
+
+
+async def test_a_timeout_after_a_failed_call_has_that_error_as_its_cause(api: FakeAPI, nb: NanoBanana) -> None:
+    api.post(STATUS, payload=status_json("waiting"))
+    api.post(STATUS, status=503, body="Service Unavailable", content_type="text/plain", repeat=True)
+
+    with pytest.raises(WaitTimeoutError) as caught:
+        await nb.wait(TASK_ID, timeout=0.2, poll=PollPolicy(initial=0.01, maximum=0.01, jitter=0.0))
+
+    assert isinstance(caught.value.__cause__, ServerError)
+    assert caught.value.last_status is not None
+    assert caught.value.last_status.state_word == "waiting"
+
+
+async def test_a_timeout_after_a_recovered_error_has_no_cause(api: FakeAPI, nb: NanoBanana) -> None:
+    api.post(STATUS, status=503, body="Service Unavailable", content_type="text/plain")
+    api.post(STATUS, payload=status_json("waiting"), repeat=True)
+
+    with pytest.raises(WaitTimeoutError) as caught:
+        await nb.wait(TASK_ID, timeout=0.2, poll=PollPolicy(initial=0.01, maximum=0.01, jitter=0.0))
+
+    assert caught.value.__cause__ is None
+    assert api.count("POST", STATUS) >= 2
 
 
 async def test_the_client_wait_timeout_is_the_default(api: FakeAPI) -> None:
