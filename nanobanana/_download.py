@@ -14,9 +14,9 @@ import functools
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 from yarl import URL
@@ -50,13 +50,13 @@ def target_path(path: str | os.PathLike[str], url: str) -> Path:
     return target
 
 
-async def download(
+def download(
     transport: Transport,
     url: str,
     path: str | os.PathLike[str] | None,
     *,
     max_bytes: int,
-) -> bytes | Path:
+) -> Coroutine[Any, Any, bytes | Path]:
     """Fetch ``url``; return its bytes, or save it to ``path`` and return the final path.
 
     Raises:
@@ -65,67 +65,73 @@ async def download(
     """
     parsed = _parse_url(url)
     target = target_path(path, url) if path is not None else None
-    try:
-        # A partial rather than a closure: one object, not a function and five cells, per queued download.
-        send = functools.partial(_download_once, transport, parsed, url, target, max_bytes)
-        return await transport.with_retries(send, idempotent=True)
-    except APIStatusError as exc:
-        raise DownloadError(
-            f"Downloading {url} failed: HTTP {exc.status_code}. The link may have expired; "
-            "read a fresh URL with `client.status(task_id)`.",
-            url=url,
-            status_code=exc.status_code,
-        ) from exc
-    except APIError as exc:
-        raise DownloadError(f"Downloading {url} failed: {exc.message}", url=url) from exc
+    # A plain function handing back the first attempt's coroutine: a download waiting for its turn is one frame.
+    return _attempt(transport, parsed, url, target, max_bytes, True)
 
 
-async def _download_once(
-    transport: Transport, parsed: URL, url: str, target: Path | None, max_bytes: int
+async def _attempt(
+    transport: Transport, parsed: URL, url: str, target: Path | None, max_bytes: int, first: bool
 ) -> bytes | Path:
-    async with transport.pacer.slot(), transport.stream(parsed) as response:
-        if response.status >= 400:
-            text = (await response.content.read(2048)).decode("utf-8", errors="replace")
-            raise transport.status_error(
-                "GET", response.url, response.status, response.reason or "", response.headers, text
-            )
-        content_type = response.headers.get("Content-Type", "").lower()
-        if not content_type.startswith(_ACCEPTED_TYPES):
+    """One attempt at the download; the first goes on to the retries, whose final error it explains."""
+    try:
+        async with transport.pacer.slot(), transport.stream(parsed) as response:
+            if response.status >= 400:
+                text = (await response.content.read(2048)).decode("utf-8", errors="replace")
+                raise transport.status_error(
+                    "GET", response.url, response.status, response.reason or "", response.headers, text
+                )
+            content_type = response.headers.get("Content-Type", "").lower()
+            if not content_type.startswith(_ACCEPTED_TYPES):
+                raise DownloadError(
+                    f"Downloading {url}: expected an image, got {content_type or 'no content type'!r}.",
+                    url=url,
+                    status_code=response.status,
+                )
+            expected = response.content_length
+            if expected is not None and expected > max_bytes:
+                raise DownloadError(
+                    f"Downloading {url}: {expected} bytes is over the limit of {max_bytes} bytes "
+                    "(raise max_download_bytes).",
+                    url=url,
+                )
+            if target is None and expected is not None:
+                # Size known and within the limit: one read, as aiohttp does it, instead of chunk by chunk.
+                data = await response.read()
+                _check_complete(len(data), expected, url)
+                return data
+            chunks = response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES)
+            if target is None:
+                buffer = bytearray()
+                async for chunk in chunks:
+                    buffer += chunk
+                    _check_size(len(buffer), max_bytes, url)
+                _check_complete(len(buffer), expected, url)
+                return bytes(buffer)
+            with _atomic_file(target, url) as file:
+                received = 0
+                async for chunk in chunks:
+                    received += len(chunk)
+                    _check_size(received, max_bytes, url)
+                    _write(file, chunk, url)
+                _check_complete(received, expected, url)
+                await asyncio.to_thread(_flush_to_disk, file, url)
+            logger.debug("Saved %s (%d bytes) to %s", parsed.path, received, target)
+            return target
+    except Exception as exc:
+        if not first:
+            raise
+        again = functools.partial(_attempt, transport, parsed, url, target, max_bytes, False)
+        try:
+            return await transport.retry_after(exc, again, idempotent=True)
+        except APIStatusError as final:
             raise DownloadError(
-                f"Downloading {url}: expected an image, got {content_type or 'no content type'!r}.",
+                f"Downloading {url} failed: HTTP {final.status_code}. The link may have expired; "
+                "read a fresh URL with `client.status(task_id)`.",
                 url=url,
-                status_code=response.status,
-            )
-        expected = response.content_length
-        if expected is not None and expected > max_bytes:
-            raise DownloadError(
-                f"Downloading {url}: {expected} bytes is over the limit of {max_bytes} bytes "
-                "(raise max_download_bytes).",
-                url=url,
-            )
-        if target is None and expected is not None:
-            # Size known and within the limit: one read, as aiohttp does it, instead of chunk by chunk.
-            data = await response.read()
-            _check_complete(len(data), expected, url)
-            return data
-        chunks = response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES)
-        if target is None:
-            buffer = bytearray()
-            async for chunk in chunks:
-                buffer += chunk
-                _check_size(len(buffer), max_bytes, url)
-            _check_complete(len(buffer), expected, url)
-            return bytes(buffer)
-        with _atomic_file(target, url) as file:
-            received = 0
-            async for chunk in chunks:
-                received += len(chunk)
-                _check_size(received, max_bytes, url)
-                _write(file, chunk, url)
-            _check_complete(received, expected, url)
-            await asyncio.to_thread(_flush_to_disk, file, url)
-        logger.debug("Saved %s (%d bytes) to %s", parsed.path, received, target)
-        return target
+                status_code=final.status_code,
+            ) from final
+        except APIError as final:
+            raise DownloadError(f"Downloading {url} failed: {final.message}", url=url) from final
 
 
 def _check_size(size: int, max_bytes: int, url: str) -> None:

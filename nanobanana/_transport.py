@@ -25,7 +25,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.cookies import SimpleCookie
@@ -354,7 +354,7 @@ class Transport:
             exc,
         )
 
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -363,7 +363,7 @@ class Transport:
         form: Mapping[str, str] | None = None,
         multipart: Callable[[], aiohttp.FormData] | None = None,
         idempotent: bool,
-    ) -> Answer:
+    ) -> Coroutine[Any, Any, Answer]:
         """Send one API request (with retries) and return its decoded JSON answer.
 
         Args:
@@ -380,46 +380,17 @@ class Transport:
             APIStatusError: The server answered 4xx/5xx (a subclass per status).
             InvalidResponseError: A 2xx answer that is not JSON.
         """
-        url = self.url(path)
-        try:
-            try:
-                # The first attempt directly, and the retry callable built only after a failure: thousands of
-                # queued requests then hold no extra object each (the garbage collector's work grows with them).
-                return await self._send_once(method, url, json_body=json_body, form=form, multipart=multipart)
-            except Exception as exc:
-                send = functools.partial(
-                    self._send_once, method, url, json_body=json_body, form=form, multipart=multipart
-                )
-                return await self.retry_after(exc, send, idempotent=idempotent)
-        except APIConnectionError as exc:
-            if not idempotent and exc.request_sent:
-                # "Try again" is the wrong advice here: the server may have acted on the request already.
-                advice = (
-                    "The server may have acted on it anyway: check (for a create, your task history) before "
-                    "sending it again, or it may happen twice."
-                )
-            elif isinstance(exc, APITimeoutError):
-                advice = "Raise the client's timeout, or try again later."
-            else:
-                advice = ""
-            exc.message = f"{exc.message} {advice}".strip()
-            exc.args = (exc.message,)
-            raise
-
-    async def with_retries(self, send: Callable[[], Awaitable[_T]], *, idempotent: bool) -> _T:
-        """Await ``send()`` under the retry rule: the `retrying` loop, entered only once an attempt fails.
-
-        The first attempt runs outside tenacity, whose per-attempt bookkeeping costs more than a loopback
-        round trip; if it fails, the loop starts with that failure as its first attempt, so what is retried,
-        the waits, the attempt count and the logs are exactly those of the loop alone.
-        """
-        try:
-            return await send()
-        except Exception as exc:
-            return await self.retry_after(exc, send, idempotent=idempotent)
+        # A plain function handing back the first attempt's coroutine: a request waiting for its turn is then
+        # one frame, and with thousands queued every object each holds is work for the garbage collector.
+        return self._attempt(method, self.url(path), json_body, form, multipart, idempotent, True)
 
     async def retry_after(self, failure: Exception, send: Callable[[], Awaitable[_T]], *, idempotent: bool) -> _T:
-        """Go on from a failed first attempt under the `retrying` loop, as if the loop had made that attempt."""
+        """Go on from a failed first attempt under the `retrying` loop, as if the loop had made that attempt.
+
+        Callers send the first attempt themselves, outside tenacity, whose per-attempt bookkeeping costs more
+        than a loopback round trip; the loop starts from that failure, so what is retried, the waits, the
+        attempt count and the logs are exactly those of the loop alone.
+        """
         first_failure: Exception | None = failure
         async for attempt in self.retrying(idempotent=idempotent):
             with attempt:
@@ -429,55 +400,84 @@ class Transport:
                 return await send()
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    async def _send_once(
+    async def _attempt(
         self,
         method: str,
         url: URL,
-        *,
         json_body: object,
         form: Mapping[str, str] | None,
         multipart: Callable[[], aiohttp.FormData] | None,
+        idempotent: bool,
+        first: bool,
     ) -> Answer:
-        """One attempt of an API request (``url`` is always on the API host; see `request`)."""
-        # A fresh multipart body per attempt: aiohttp can send a FormData only once.
-        body = multipart() if multipart is not None else form
-        session = self._get_session()
-        started = time.monotonic()
-        async with self.pacer.slot():
+        """One attempt of an API request (``url`` is always on the API host).
+
+        If the first attempt fails, it hands over to `retry_after`, which sends the later ones (each with
+        ``first`` False), and gives the final error its advice.
+        """
+        try:
+            # A fresh multipart body per attempt: aiohttp can send a FormData only once.
+            body = multipart() if multipart is not None else form
+            session = self._get_session()
+            started = time.monotonic()
+            async with self.pacer.slot():
+                try:
+                    async with session.request(
+                        method,
+                        url,
+                        json=json_body,
+                        data=body,
+                        # Built once the request has its turn, so a queued one does not hold a copy.
+                        headers=self._api_headers(),
+                        # A redirect could carry our Cookie header to another origin; the API never needs one.
+                        allow_redirects=False,
+                        # Per request, so the client's timeout also holds on a session= of the caller's.
+                        timeout=self.timeout,
+                    ) as response:
+                        raw = await response.read()
+                        status, reason = response.status, response.reason or ""
+                        # Kept as aiohttp's case-insensitive proxy: a server may spell it "retry-after".
+                        answer_headers = response.headers
+                        set_cookies = _cookies_of(response) if "Set-Cookie" in answer_headers else _NO_COOKIES
+                except _AIOHTTP_ERRORS as exc:
+                    raise _translate(method, url, exc) from exc
+            logger.debug("%s %s -> %d (%.3fs)", method, url.path, status, time.monotonic() - started)
+            return self._decode(method, url, status, reason, answer_headers, raw, set_cookies)
+        except Exception as exc:
+            if not first:
+                raise
+            # The retry callable is built only after a failure: a request waiting for its turn holds none.
+            again = functools.partial(self._attempt, method, url, json_body, form, multipart, idempotent, False)
             try:
-                async with session.request(
-                    method,
-                    url,
-                    json=json_body,
-                    data=body,
-                    # Built once the request has its turn, so a queued one does not hold a copy.
-                    headers=self._api_headers(),
-                    # A redirect could carry our Cookie header to another origin; the API never needs one.
-                    allow_redirects=False,
-                    # Per request, so the client's timeout also holds on a session= of the caller's.
-                    timeout=self.timeout,
-                ) as response:
-                    raw = await response.read()
-                    status, reason = response.status, response.reason or ""
-                    # Kept as aiohttp's case-insensitive proxy: a server may spell it "retry-after".
-                    answer_headers = response.headers
-                    set_cookies = _cookies_of(response) if "Set-Cookie" in answer_headers else _NO_COOKIES
-            except _AIOHTTP_ERRORS as exc:
-                raise _translate(method, url, exc) from exc
-        logger.debug("%s %s -> %d (%.3fs)", method, url.path, status, time.monotonic() - started)
+                return await self.retry_after(exc, again, idempotent=idempotent)
+            except APIConnectionError as final:
+                _advise(final, idempotent=idempotent)
+                raise
+
+    def _decode(
+        self,
+        method: str,
+        url: URL,
+        status: int,
+        reason: str,
+        headers: Mapping[str, str],
+        raw: bytes,
+        set_cookies: Mapping[str, str],
+    ) -> Answer:
+        """The answer of one attempt, decoded: an error status raises, a 2xx must be JSON."""
         self._store_cookies(set_cookies)
         text = raw.decode("utf-8", errors="replace")
         if status >= 400:
-            raise self.status_error(method, url, status, reason, answer_headers, text)
+            raise self.status_error(method, url, status, reason, headers, text)
         if status >= 300:
-            return Answer(status=status, headers=answer_headers, data=None, cookies=set_cookies)
+            return Answer(status=status, headers=headers, data=None, cookies=set_cookies)
         try:
-            data_out = json.loads(text) if text.strip() else None
+            data = json.loads(text) if text.strip() else None
         except ValueError:
             self._invalid(method, url, status, text)
-        if isinstance(data_out, str) and _looks_like_html(data_out):
+        if isinstance(data, str) and _looks_like_html(data):
             self._invalid(method, url, status, text)
-        return Answer(status=status, headers=answer_headers, data=data_out, cookies=set_cookies)
+        return Answer(status=status, headers=headers, data=data, cookies=set_cookies)
 
     def _invalid(self, method: str, url: URL, status: int, text: str) -> NoReturn:
         text = self.redact(text)
@@ -571,6 +571,22 @@ def _translate(method: str, url: URL, exc: Exception) -> Exception:
     return APIConnectionError(
         f"{method} {shown}: the connection failed ({type(exc).__name__}: {exc}).", method=method, url=shown
     )
+
+
+def _advise(exc: APIConnectionError, *, idempotent: bool) -> None:
+    """Add to a request's final connection error what the caller should do about it."""
+    if not idempotent and exc.request_sent:
+        # "Try again" is the wrong advice here: the server may have acted on the request already.
+        advice = (
+            "The server may have acted on it anyway: check (for a create, your task history) before "
+            "sending it again, or it may happen twice."
+        )
+    elif isinstance(exc, APITimeoutError):
+        advice = "Raise the client's timeout, or try again later."
+    else:
+        return
+    exc.message = f"{exc.message} {advice}"
+    exc.args = (exc.message,)
 
 
 def _cookies_of(response: aiohttp.ClientResponse) -> dict[str, str]:
