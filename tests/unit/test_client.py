@@ -320,6 +320,26 @@ async def test_generate_with_image_urls_creates_waits_and_downloads(api: FakeAPI
     assert api.count("GET", RESULT_URL) == 1
 
 
+async def test_generate_returns_the_final_status_as_received(api: FakeAPI, client: NanoBanana) -> None:
+    """The status is kept as JSON while the download waits; the result's must be the same status, field for field."""
+    final = status_json("succeed")
+    final["generations"][0]["seed"] = {"value": 42, "tags": ["a", "b"]}
+    final["credits"] = 3
+    api.post(CREATE, payload=task_json())
+    api.post(STATUS, payload=final)
+    api.get(RESULT_URL, body=PNG, content_type="image/png")
+    seen: list[TaskStatus] = []
+
+    result = await client.generate("make it night", image_urls=SPACED_URLS, on_update=seen.append)
+
+    received = seen[-1]
+    assert result.status == received == TaskStatus.model_validate(final)
+    assert result.status.model_fields_set == received.model_fields_set
+    assert result.status.generations[0].model_extra == {"seed": {"value": 42, "tags": ["a", "b"]}}
+    assert result.status.generations[0].created_date == received.generations[0].created_date
+    assert result.status.model_extra == {"credits": 3}
+
+
 async def test_generate_saves_to_output(api: FakeAPI, client: NanoBanana, tmp_path: Path) -> None:
     api.post(CREATE, payload=task_json())
     api.post(STATUS, payload=status_json("succeed"))
