@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, retry_if_result
 
 from ._config import PollPolicy
+from ._deadlines import Deadlines, Entry, deadlines
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -102,30 +103,43 @@ async def poll_until_done(
     # Everything runs in this one coroutine, up to the status call: thousands of waits may be queued for a
     # status call at once, and every frame each of them holds is work for the garbage collector.
     wait = _Wait(fetch, task_id, on_update, initial)
+    expiry: Deadlines | None = None
+    due = 0.0
+    if sys.version_info >= (3, 11) and timeout is not None:
+        # One loop timer for every wait's deadline (see _deadlines). 3.10's async_timeout cannot be expired from
+        # a loop callback, so there each wait keeps its own timer.
+        expiry, due = deadlines(), asyncio.get_running_loop().time() + timeout
     try:
-        async with _deadline(timeout) as deadline:
-            if initial is not None:
-                await wait.notify(initial)
-            if initial_delay > 0:
-                await asyncio.sleep(initial_delay)
-            # The first call runs outside tenacity (whose set-up costs more than a loopback status call, and a
-            # task is often done at the first look); the loop, built only if needed, replays its outcome as if
-            # it had made that call itself.
+        async with _deadline(timeout if expiry is None else None) as deadline:
+            watched: Entry | None = None
+            if sys.version_info >= (3, 11) and expiry is not None:
+                watched = expiry.watch(due, deadline)
             try:
-                status = await fetch(task_id)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                wait.failure = exc
-            else:
-                await wait.seen(status)
-                if status.is_done:
-                    return _succeeded(task_id, status)
-            wait.replay = True
-            retrying = AsyncRetrying(
-                retry=_KEEP_POLLING, wait=_Schedule(policy, rng or random.Random()), before_sleep=_log_transient
-            )
-            status = await retrying(wait.attempt)
+                if initial is not None:
+                    await wait.notify(initial)
+                if initial_delay > 0:
+                    await asyncio.sleep(initial_delay)
+                # The first call runs outside tenacity (whose set-up costs more than a loopback status call, and a
+                # task is often done at the first look); the loop, built only if needed, replays its outcome as
+                # if it had made that call itself.
+                try:
+                    status = await fetch(task_id)
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    wait.failure = exc
+                else:
+                    await wait.seen(status)
+                    if status.is_done:
+                        return _succeeded(task_id, status)
+                wait.replay = True
+                retrying = AsyncRetrying(
+                    retry=_KEEP_POLLING, wait=_Schedule(policy, rng or random.Random()), before_sleep=_log_transient
+                )
+                status = await retrying(wait.attempt)
+            finally:
+                if expiry is not None and watched is not None:
+                    expiry.forget(watched)
     except asyncio.TimeoutError:
         if not _expired(deadline):
             raise
