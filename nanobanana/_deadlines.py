@@ -105,7 +105,10 @@ _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines] = weak
 def deadlines() -> Deadlines:
     """The running loop's `Deadlines` (one per loop, as the loop's own timers are)."""
     loop = asyncio.get_running_loop()
-    found = _BY_LOOP.get(loop)
-    if found is None:
-        found = _BY_LOOP[loop] = Deadlines(loop)
+    try:
+        found = _BY_LOOP.get(loop)
+        if found is None:
+            found = _BY_LOOP[loop] = Deadlines(loop)
+    except TypeError:  # a loop that cannot be weakly referenced: a heap of its own for each wait still works
+        found = Deadlines(loop)
     return found

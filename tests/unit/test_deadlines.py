@@ -98,3 +98,14 @@ async def test_thousands_of_waits_share_one_timer_and_each_expires() -> None:
 
 async def test_there_is_one_per_loop() -> None:
     assert deadlines() is deadlines()
+
+
+async def test_a_loop_that_cannot_be_weakly_referenced_still_gets_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoWeakrefs:
+        def get(self, loop: object) -> None:
+            raise TypeError("cannot create weak reference")
+
+    monkeypatch.setattr("nanobanana._deadlines._BY_LOOP", NoWeakrefs())
+    expiry = deadlines()
+
+    assert await expiry_time(expiry, 0.05) < 0.5
