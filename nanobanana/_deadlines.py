@@ -38,10 +38,11 @@ _PURGE_AT = 64
 class Deadlines:
     """Expires each watched timeout at its deadline, with one loop timer for all of them."""
 
-    __slots__ = ("_armed_for", "_heap", "_loop", "_sequence", "_timer", "_voided")
+    # No reference to the loop of its own, and none through its timer once nothing is watched: the registry below
+    # maps each loop to its Deadlines weakly, and a value holding on to its key would keep every loop alive.
+    __slots__ = ("_armed_for", "_heap", "_sequence", "_timer", "_voided")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
         self._heap: list[Entry] = []
         self._sequence = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
@@ -62,7 +63,14 @@ class Deadlines:
             return
         entry[2] = None
         self._voided += 1
-        if self._voided >= _PURGE_AT and self._voided * 2 > len(self._heap):
+        if self._voided == len(self._heap):
+            # Nothing left to watch: drop the heap and the loop timer (which refers to the loop).
+            self._heap.clear()
+            self._voided = 0
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        elif self._voided >= _PURGE_AT and self._voided * 2 > len(self._heap):
             self._heap = [live for live in self._heap if live[2] is not None]
             heapq.heapify(self._heap)
             self._voided = 0
@@ -74,13 +82,13 @@ class Deadlines:
     def _arm(self, deadline: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = self._loop.call_at(deadline, self._expire)
+        self._timer = asyncio.get_running_loop().call_at(deadline, self._expire)
         self._armed_for = deadline
 
     def _expire(self) -> None:
         self._timer = None
         # The loop may run a timer a clock tick early: everything due by the time it was set for is due now.
-        now = max(self._loop.time(), self._armed_for)
+        now = max(asyncio.get_running_loop().time(), self._armed_for)
         heap = self._heap
         while heap and heap[0][0] <= now:
             entry = heapq.heappop(heap)
@@ -108,7 +116,7 @@ def deadlines() -> Deadlines:
     try:
         found = _BY_LOOP.get(loop)
         if found is None:
-            found = _BY_LOOP[loop] = Deadlines(loop)
+            found = _BY_LOOP[loop] = Deadlines()
     except TypeError:  # a loop that cannot be weakly referenced: a heap of its own for each wait still works
-        found = Deadlines(loop)
+        found = Deadlines()
     return found

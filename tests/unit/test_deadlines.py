@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import time
+import weakref
 
 import pytest
 
@@ -29,7 +31,7 @@ async def expiry_time(expiry: Deadlines, delay: float, *, watched: list[float] |
 
 
 async def test_each_timeout_expires_at_its_own_deadline_in_any_order() -> None:
-    expiry = Deadlines(asyncio.get_running_loop())
+    expiry = Deadlines()
 
     # Added latest-first, so the loop timer has to move to an earlier deadline each time.
     late, middle, early = await asyncio.gather(
@@ -42,7 +44,7 @@ async def test_each_timeout_expires_at_its_own_deadline_in_any_order() -> None:
 
 async def test_a_forgotten_deadline_never_expires_its_timeout() -> None:
     loop = asyncio.get_running_loop()
-    expiry = Deadlines(loop)
+    expiry = Deadlines()
 
     async with asyncio.timeout(None) as timeout:
         entry = expiry.watch(loop.time() + 0.05, timeout)
@@ -55,14 +57,14 @@ async def test_a_forgotten_deadline_never_expires_its_timeout() -> None:
 
 
 async def test_a_deadline_already_past_expires_at_once() -> None:
-    expiry = Deadlines(asyncio.get_running_loop())
+    expiry = Deadlines()
 
     assert await expiry_time(expiry, -1.0) < 0.1
 
 
 async def test_forgotten_deadlines_are_purged_rather_than_kept_until_they_pass() -> None:
     loop = asyncio.get_running_loop()
-    expiry = Deadlines(loop)
+    expiry = Deadlines()
 
     for _ in range(10_000):
         async with asyncio.timeout(None) as timeout:
@@ -76,7 +78,7 @@ async def test_forgotten_deadlines_are_purged_rather_than_kept_until_they_pass()
 
 async def test_thousands_of_waits_share_one_timer_and_each_expires() -> None:
     loop = asyncio.get_running_loop()
-    expiry = Deadlines(loop)
+    expiry = Deadlines()
     timers_before = len(loop._scheduled)  # type: ignore[attr-defined]
     started = time.monotonic()
 
@@ -109,3 +111,22 @@ async def test_a_loop_that_cannot_be_weakly_referenced_still_gets_deadlines(monk
     expiry = deadlines()
 
     assert await expiry_time(expiry, 0.05) < 0.5
+
+
+def test_a_closed_loop_is_not_kept_alive() -> None:
+    loop = asyncio.new_event_loop()
+
+    async def waits() -> None:
+        expiry = deadlines()
+        assert await expiry_time(expiry, 0.01) < 0.5
+        async with asyncio.timeout(None) as timeout:
+            expiry.forget(expiry.watch(asyncio.get_running_loop().time() + 600, timeout))
+            await asyncio.sleep(0)
+
+    loop.run_until_complete(waits())
+    loop.close()
+    gone = weakref.ref(loop)
+    del loop
+    gc.collect()
+
+    assert gone() is None
