@@ -39,7 +39,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 
 FULL = {
     "overhead": {"calls": 2000, "rounds": 7, "warmup": 200},
-    "throughput": {"ns": [10, 100, 1000, 10000], "repeats": {10: 5, 100: 5, 1000: 6, 10000: 4}},
+    "throughput": {"ns": [10, 100, 1000, 10000], "repeats": {10: 5, 100: 5, 1000: 10, 10000: 8}},
     "polling": {"n": 200},
     "download": {"rounds": 5},
     "import": {"repeats": 11},
