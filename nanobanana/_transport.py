@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import Any, NoReturn, TypeVar
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -217,7 +218,7 @@ class Transport:
         self.max_retries = max_retries
         self.max_concurrency = max_concurrency
         self._cookies: dict[str, str] = dict(cookies)
-        self._api_headers_cache: dict[str, str] | None = None
+        self._api_headers_cache: CIMultiDictProxy[str] | None = None
         self._urls: dict[str, URL] = {}
         if session_token:
             self.session_token = session_token
@@ -245,12 +246,16 @@ class Transport:
             self._cookies[_config.SESSION_COOKIE] = token
         self._api_headers_cache = None
 
-    def _api_headers(self) -> dict[str, str]:
-        """The headers of an API call, built once per change of cookies rather than per request."""
+    def _api_headers(self) -> CIMultiDictProxy[str]:
+        """The headers of an API call, built once per change of cookies rather than per request.
+
+        Read-only and shared by every request: aiohttp copies the headers it is given into each request, and
+        takes a multidict proxy as it is instead of converting a dict first.
+        """
         if self._api_headers_cache is None:
-            self._api_headers_cache = self._request_headers(self.base_url, _ACCEPT_JSON)
-        # A copy, because aiohttp may add to the dict it is given.
-        return dict(self._api_headers_cache)
+            headers = self._request_headers(self.base_url, _ACCEPT_JSON)
+            self._api_headers_cache = CIMultiDictProxy(CIMultiDict(headers))
+        return self._api_headers_cache
 
     def redact(self, text: str) -> str:
         """The text with every cookie value (the session token above all) replaced by ``[redacted]``."""
@@ -427,7 +432,7 @@ class Transport:
                         url,
                         json=json_body,
                         data=body,
-                        # Built once the request has its turn, so a queued one does not hold a copy.
+                        # Read once the request has its turn, so it carries the cookies as they are then.
                         headers=self._api_headers(),
                         # A redirect could carry our Cookie header to another origin; the API never needs one.
                         allow_redirects=False,
