@@ -23,7 +23,7 @@ from yarl import URL
 
 from ._config import DOWNLOAD_CHUNK_BYTES
 from ._exceptions import APIError, APIStatusError, DownloadError, InvalidInputError
-from ._transport import Transport
+from ._transport import AIOHTTP_ERRORS, Transport, translate_error
 
 logger = logging.getLogger("nanobanana")
 
@@ -74,49 +74,55 @@ async def _attempt(
 ) -> bytes | Path:
     """One attempt at the download; the first goes on to the retries, whose final error it explains."""
     try:
-        async with transport.pacer.slot(), transport.stream(parsed) as response:
-            if response.status >= 400:
-                text = (await response.content.read(2048)).decode("utf-8", errors="replace")
-                raise transport.status_error(
-                    "GET", response.url, response.status, response.reason or "", response.headers, text
-                )
-            content_type = response.headers.get("Content-Type", "").lower()
-            if not content_type.startswith(_ACCEPTED_TYPES):
-                raise DownloadError(
-                    f"Downloading {url}: expected an image, got {content_type or 'no content type'!r}.",
-                    url=url,
-                    status_code=response.status,
-                )
-            expected = response.content_length
-            if expected is not None and expected > max_bytes:
-                raise DownloadError(
-                    f"Downloading {url}: {expected} bytes is over the limit of {max_bytes} bytes "
-                    "(raise max_download_bytes).",
-                    url=url,
-                )
-            if target is None and expected is not None:
-                # Size known and within the limit: one read, as aiohttp does it, instead of chunk by chunk.
-                data = await response.read()
-                _check_complete(len(data), expected, url)
-                return data
-            chunks = response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES)
-            if target is None:
-                buffer = bytearray()
-                async for chunk in chunks:
-                    buffer += chunk
-                    _check_size(len(buffer), max_bytes, url)
-                _check_complete(len(buffer), expected, url)
-                return bytes(buffer)
-            with _atomic_file(target, url) as file:
-                received = 0
-                async for chunk in chunks:
-                    received += len(chunk)
-                    _check_size(received, max_bytes, url)
-                    _write(file, chunk, url)
-                _check_complete(received, expected, url)
-                await asyncio.to_thread(_flush_to_disk, file, url)
-            logger.debug("Saved %s (%d bytes) to %s", parsed.path, received, target)
-            return target
+        async with transport.pacer.slot():
+            response = await transport.get(parsed)
+            try:
+                if response.status >= 400:
+                    text = (await response.content.read(2048)).decode("utf-8", errors="replace")
+                    raise transport.status_error(
+                        "GET", response.url, response.status, response.reason or "", response.headers, text
+                    )
+                content_type = response.headers.get("Content-Type", "").lower()
+                if not content_type.startswith(_ACCEPTED_TYPES):
+                    raise DownloadError(
+                        f"Downloading {url}: expected an image, got {content_type or 'no content type'!r}.",
+                        url=url,
+                        status_code=response.status,
+                    )
+                expected = response.content_length
+                if expected is not None and expected > max_bytes:
+                    raise DownloadError(
+                        f"Downloading {url}: {expected} bytes is over the limit of {max_bytes} bytes "
+                        "(raise max_download_bytes).",
+                        url=url,
+                    )
+                if target is None and expected is not None:
+                    # Size known and within the limit: one read, as aiohttp does it, instead of chunk by chunk.
+                    data = await response.read()
+                    _check_complete(len(data), expected, url)
+                    return data
+                chunks = response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES)
+                if target is None:
+                    buffer = bytearray()
+                    async for chunk in chunks:
+                        buffer += chunk
+                        _check_size(len(buffer), max_bytes, url)
+                    _check_complete(len(buffer), expected, url)
+                    return bytes(buffer)
+                with _atomic_file(target, url) as file:
+                    received = 0
+                    async for chunk in chunks:
+                        received += len(chunk)
+                        _check_size(received, max_bytes, url)
+                        _write(file, chunk, url)
+                    _check_complete(received, expected, url)
+                    await asyncio.to_thread(_flush_to_disk, file, url)
+                logger.debug("Saved %s (%d bytes) to %s", parsed.path, received, target)
+                return target
+            except AIOHTTP_ERRORS as exc:
+                raise translate_error("GET", response.url, exc) from exc
+            finally:
+                response.release()
     except Exception as exc:
         if not first:
             raise

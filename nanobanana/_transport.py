@@ -19,13 +19,12 @@ Retry rule (documented in docs/concepts.md):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import functools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.cookies import SimpleCookie
@@ -444,8 +443,8 @@ class Transport:
                         # Kept as aiohttp's case-insensitive proxy: a server may spell it "retry-after".
                         answer_headers = response.headers
                         set_cookies = _cookies_of(response) if "Set-Cookie" in answer_headers else _NO_COOKIES
-                except _AIOHTTP_ERRORS as exc:
-                    raise _translate(method, url, exc) from exc
+                except AIOHTTP_ERRORS as exc:
+                    raise translate_error(method, url, exc) from exc
             logger.debug("%s %s -> %d (%.3fs)", method, url.path, status, time.monotonic() - started)
             return self._decode(method, url, status, reason, answer_headers, raw, set_cookies)
         except Exception as exc:
@@ -515,13 +514,14 @@ class Transport:
         if cookies:
             self._api_headers_cache = None
 
-    @contextlib.asynccontextmanager
-    async def stream(self, url: URL) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Open a GET for a download, one attempt, following redirects by hand.
+    async def get(self, url: URL) -> aiohttp.ClientResponse:
+        """Send a download's GET, one attempt, following redirects by hand; the caller releases the response.
 
-        Call it inside ``async with transport.pacer.slot():``, which holds the in-flight place: a download
-        waiting for its turn then holds no generator of its own. Credentials go only to the API host; every
-        redirect hop is checked again, so a redirect from the API host to a file host drops them.
+        Call it inside ``async with transport.pacer.slot():``, which holds the in-flight place, and read the body
+        there; an error while reading is aiohttp's, for `translate_error`. A coroutine, not a context manager:
+        with thousands of downloads at once, the generator and manager object each would hold are measurable
+        work (see the benchmarks page). Credentials go only to the API host; every redirect hop is checked
+        again, so a redirect from the API host to a file host drops them.
         """
         session = self._get_session()
         try:
@@ -537,22 +537,18 @@ class Transport:
                     response.release()
                     url = url.join(URL(location))
                     continue
-                try:
-                    yield response
-                finally:
-                    response.release()
-                return
-            raise APIConnectionError("GET: too many redirects", method="GET", url=str(url))
-        except _AIOHTTP_ERRORS as exc:
-            raise _translate("GET", url, exc) from exc
+                return response
+        except AIOHTTP_ERRORS as exc:
+            raise translate_error("GET", url, exc) from exc
+        raise APIConnectionError("GET: too many redirects", method="GET", url=str(url))
 
 
-# What aiohttp (and the socket under it) raises; `_translate` turns each into ours, so none reaches a caller. A
+# What aiohttp (and the socket under it) raises; `translate_error` turns each into ours, so none reaches a caller. A
 # plain except clause rather than a context manager: no generator and no manager object on every request.
-_AIOHTTP_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+AIOHTTP_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
-def _translate(method: str, url: URL, exc: Exception) -> Exception:
+def translate_error(method: str, url: URL, exc: Exception) -> Exception:
     """Our exception for one of aiohttp's (or the socket's), naming the request."""
     shown = str(url)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
