@@ -27,6 +27,9 @@ _UNLIMITED_FACTOR = 4.0
 # The rate meter's window, and the shortest span it divides by (so a first burst is not taken for infinity).
 _WINDOW = 1.0
 _MIN_SPAN = 0.1
+# The most start times the meter keeps. The rate is then measured over the last second or the last this many
+# requests, whichever is shorter: the same rate, and the hot path (one tick per request) is a bare append.
+_METER_SAMPLES = 1024
 
 
 class _RateMeter:
@@ -34,26 +37,24 @@ class _RateMeter:
 
     When the client has sent for less than a second (a batch just starting), the count is divided by the time
     it has been sending, not by a whole second: a 429 in the first moments of a burst must halve the rate the
-    client was actually sending at, not a fraction of it.
+    client was actually sending at, not a fraction of it. Above `_METER_SAMPLES` requests a second, the window
+    is the span of the last `_METER_SAMPLES` starts.
     """
 
     def __init__(self) -> None:
-        self._starts: deque[float] = deque()
-
-    def _trim(self, now: float) -> None:
-        while self._starts and self._starts[0] <= now - _WINDOW:
-            self._starts.popleft()
+        self._starts: deque[float] = deque(maxlen=_METER_SAMPLES)
 
     def tick(self, now: float) -> None:
         self._starts.append(now)
-        self._trim(now)
 
     def rate(self, now: float) -> float:
-        self._trim(now)
-        if not self._starts:
+        starts = self._starts
+        while starts and starts[0] <= now - _WINDOW:
+            starts.popleft()
+        if not starts:
             return 0.0
-        span = min(_WINDOW, max(_MIN_SPAN, now - self._starts[0]))
-        return len(self._starts) / span
+        span = min(_WINDOW, max(_MIN_SPAN, now - starts[0]))
+        return len(starts) / span
 
 
 class _Slot:
