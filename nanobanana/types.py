@@ -116,6 +116,16 @@ _STATE_SYNONYMS: dict[str, TaskState] = {
 }
 
 
+_STATES: dict[str, TaskState] = {member.value: member for member in TaskState}
+
+
+def _state_of(word: str) -> TaskState:
+    """The state a word names: a dict lookup for the API's own words, else the enum's lenient parsing."""
+    # Read several times for every status (is it done, did it fail, its URL), so the common case skips Enum's call.
+    state = _STATES.get(word)
+    return state if state is not None else TaskState(word)
+
+
 class _Answer(BaseModel):
     """Base of every model parsed from an answer: tolerant, keeps unknown fields."""
 
@@ -213,7 +223,7 @@ class Task(_Answer):
     @property
     def state(self) -> TaskState:
         """The parsed state."""
-        return TaskState(self.status)
+        return _state_of(self.status)
 
 
 class Generation(_Answer):
@@ -242,7 +252,7 @@ class Generation(_Answer):
     @property
     def state(self) -> TaskState:
         """The parsed state."""
-        return TaskState(self.status)
+        return _state_of(self.status)
 
 
 class TaskStatus(_Answer):
@@ -285,7 +295,7 @@ class TaskStatus(_Answer):
     @property
     def state(self) -> TaskState:
         """The parsed state of the task."""
-        return TaskState(self.state_word)
+        return _state_of(self.state_word)
 
     @property
     def is_done(self) -> bool:
