@@ -201,6 +201,7 @@ class Transport:
         self.base_url = URL(base_url.rstrip("/"))
         if self.base_url.scheme not in ("http", "https") or not self.base_url.host:
             raise InvalidInputError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+        self._api_origin = self.base_url.origin()
         if max_retries < 0:
             raise InvalidInputError(f"max_retries must be >= 0, got {max_retries}")
         if max_concurrency < 1:
@@ -218,6 +219,7 @@ class Transport:
         self.max_concurrency = max_concurrency
         self._cookies: dict[str, str] = dict(cookies)
         self._api_headers_cache: CIMultiDictProxy[str] | None = None
+        self._file_headers: CIMultiDictProxy[str] | None = None
         self._urls: dict[str, URL] = {}
         if session_token:
             self.session_token = session_token
@@ -256,6 +258,14 @@ class Transport:
             self._api_headers_cache = CIMultiDictProxy(CIMultiDict(headers))
         return self._api_headers_cache
 
+    def _get_headers(self, url: URL) -> Mapping[str, str]:
+        """The headers of a download's GET: with the cookie on the API host; elsewhere the same few, built once."""
+        if self.is_api_origin(url):
+            return self._request_headers(url, None)
+        if self._file_headers is None:
+            self._file_headers = CIMultiDictProxy(CIMultiDict(self._request_headers(url, None)))
+        return self._file_headers
+
     def redact(self, text: str) -> str:
         """The text with every cookie value (the session token above all) replaced by ``[redacted]``."""
         for value in self._cookies.values():
@@ -265,7 +275,7 @@ class Transport:
 
     def is_api_origin(self, url: URL) -> bool:
         """True when ``url`` is on the API host, the only host that may see our credentials."""
-        return url.origin() == self.base_url.origin()
+        return url.origin() == self._api_origin
 
     def url(self, path: str) -> URL:
         """The absolute URL of an API path (the few paths the API has are built once)."""
@@ -445,7 +455,8 @@ class Transport:
                         set_cookies = _cookies_of(response) if "Set-Cookie" in answer_headers else _NO_COOKIES
                 except AIOHTTP_ERRORS as exc:
                     raise translate_error(method, url, exc) from exc
-            logger.debug("%s %s -> %d (%.3fs)", method, url.path, status, time.monotonic() - started)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s %s -> %d (%.3fs)", method, url.path, status, time.monotonic() - started)
             return self._decode(method, url, status, reason, answer_headers, raw, set_cookies)
         except Exception as exc:
             if not first:
@@ -469,7 +480,8 @@ class Transport:
         set_cookies: Mapping[str, str],
     ) -> Answer:
         """The answer of one attempt, decoded: an error status raises, a 2xx must be JSON."""
-        self._store_cookies(set_cookies)
+        if set_cookies:
+            self._store_cookies(set_cookies)
         text = raw.decode("utf-8", errors="replace")
         if status >= 400:
             raise self.status_error(method, url, status, reason, headers, text)
@@ -511,8 +523,7 @@ class Transport:
                 self._cookies[name] = value
             else:
                 self._cookies.pop(name, None)
-        if cookies:
-            self._api_headers_cache = None
+        self._api_headers_cache = None
 
     async def get(self, url: URL) -> aiohttp.ClientResponse:
         """Send a download's GET, one attempt, following redirects by hand; the caller releases the response.
@@ -528,7 +539,7 @@ class Transport:
             for _ in range(10):
                 response = await session.get(
                     url,
-                    headers=self._request_headers(url, None),
+                    headers=self._get_headers(url),
                     allow_redirects=False,
                     timeout=self.download_timeout,
                 )
