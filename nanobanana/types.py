@@ -73,10 +73,7 @@ class TaskState(str, enum.Enum):
     def _missing_(cls, value: object) -> TaskState:
         if isinstance(value, str):
             word = value.strip().lower()
-            for member in cls:
-                if member.value == word:
-                    return member
-            return _STATE_SYNONYMS.get(word, cls.UNKNOWN)
+            return _STATES.get(word) or _STATE_SYNONYMS.get(word, cls.UNKNOWN)
         return cls.UNKNOWN
 
     @property
