@@ -354,6 +354,8 @@ class GenerationResult(BaseModel):
         path: Where the image was saved, when ``output`` was given; else None.
         content: The image bytes, when no ``output`` was given; else None.
         status: The final status as received.
+        media_type: The result's media type as the file host sent it (``Content-Type``, e.g. ``image/png``),
+            when known.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -363,6 +365,7 @@ class GenerationResult(BaseModel):
     path: Path | None = None
     content: bytes | None = Field(default=None, repr=False)
     status: TaskStatus = Field(repr=False)
+    media_type: str | None = None
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]
         yield from super().__repr_args__()
