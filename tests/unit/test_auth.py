@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import stat
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -26,6 +25,7 @@ from unit_support import (
     TASK_ID,
     TOKEN,
     UPLOAD,
+    ClientFactory,
     FakeAPI,
     sent_headers,
     sent_json,
@@ -78,15 +78,13 @@ def session_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def signed_out(api: FakeAPI, session_file: Path) -> AsyncIterator[NanoBanana]:
-    async with NanoBanana(base_url=BASE, session_file=session_file) as client:
-        yield client
+async def signed_out(make_client: ClientFactory, session_file: Path) -> NanoBanana:
+    return await make_client(session_token=None, session_file=session_file)
 
 
 @pytest.fixture
-async def signed_in(api: FakeAPI, session_file: Path) -> AsyncIterator[NanoBanana]:
-    async with NanoBanana(base_url=BASE, session_token=TOKEN, session_file=session_file, max_retries=1) as client:
-        yield client
+async def signed_in(make_client: ClientFactory, session_file: Path) -> NanoBanana:
+    return await make_client(session_file=session_file, max_retries=1)
 
 
 # --- asking for a code --------------------------------------------------------------------------------------

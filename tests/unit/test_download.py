@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from unit_support import BASE, FILES, PNG, RESULT_URL, STATUS, TOKEN, FakeAPI, sent_headers, status_json
+from unit_support import BASE, FILES, PNG, RESULT_URL, STATUS, TOKEN, ClientFactory, FakeAPI, sent_headers, status_json
 
 from nanobanana import DownloadError, InvalidInputError, NanoBanana
 
@@ -16,12 +15,9 @@ SECRET_COOKIES = {"cf_clearance": "cf-clearance-value-123"}
 
 
 @pytest.fixture
-async def nb(api: FakeAPI) -> AsyncIterator[NanoBanana]:
+async def nb(make_client: ClientFactory) -> NanoBanana:
     """A client with a session token, an extra cookie and custom headers: all of them for the API host only."""
-    async with NanoBanana(
-        session_token=TOKEN, base_url=BASE, cookies=SECRET_COOKIES, headers=SECRET_HEADERS, max_retries=1
-    ) as client:
-        yield client
+    return await make_client(cookies=SECRET_COOKIES, headers=SECRET_HEADERS, max_retries=1)
 
 
 def assert_no_credentials(headers: dict[str, str]) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aioresponses import CallbackResult
-from unit_support import BASE, CREATE, FAST_POLL, STATUS, TASK_ID, TOKEN, FakeAPI, status_json, task_json
+from support import Hang, eventually, settle
+from unit_support import BASE, CREATE, FAST_POLL, STATUS, TASK_ID, TOKEN, ClientFactory, FakeAPI, status_json, task_json
 
 from nanobanana import (
     AuthenticationError,
@@ -29,18 +27,13 @@ SLOW_POLL = PollPolicy(initial=30.0, maximum=30.0, jitter=0.0)
 
 
 @pytest.fixture
-async def nb(api: FakeAPI) -> AsyncIterator[NanoBanana]:
+async def nb(make_client: ClientFactory) -> NanoBanana:
     """A client whose single requests are not retried, so polling itself rides out the errors."""
-    async with NanoBanana(session_token=TOKEN, base_url=BASE, max_retries=0, poll=FAST_POLL, wait_timeout=5) as c:
-        yield c
+    return await make_client(max_retries=0, poll=FAST_POLL, wait_timeout=5)
 
 
 async def first_call(api: FakeAPI) -> None:
-    for _ in range(500):
-        if api.count("POST", STATUS):
-            return
-        await asyncio.sleep(0.002)
-    raise AssertionError("no status call was sent")
+    await eventually(lambda: api.count("POST", STATUS), what="a status call")
 
 
 def leftover_tasks() -> set[asyncio.Task[Any]]:
@@ -131,12 +124,10 @@ async def test_a_success_without_a_url_is_a_failure(api: FakeAPI, nb: NanoBanana
 
 async def test_wait_timeout_raises_with_the_task_and_its_last_status(api: FakeAPI, nb: NanoBanana) -> None:
     api.post(STATUS, payload=status_json("waiting"), repeat=True)
-    started = time.monotonic()
 
     with pytest.raises(WaitTimeoutError) as caught:
         await nb.wait(TASK_ID, timeout=0.1)
 
-    assert time.monotonic() - started < 1.0
     err = caught.value
     assert err.task_id == TASK_ID
     assert err.timeout == 0.1
@@ -146,17 +137,13 @@ async def test_wait_timeout_raises_with_the_task_and_its_last_status(api: FakeAP
 
 
 async def test_a_hanging_status_call_does_not_overrun_the_timeout(api: FakeAPI, nb: NanoBanana) -> None:
-    async def hang(url: Any, **kwargs: Any) -> CallbackResult:
-        await asyncio.sleep(30)
-        raise AssertionError("not reached")
-
+    hang = Hang()  # never answers: only the timeout can end this wait
     api.post(STATUS, callback=hang, repeat=True)
-    started = time.monotonic()
 
     with pytest.raises(WaitTimeoutError) as caught:
         await nb.wait(TASK_ID, timeout=0.1)
 
-    assert time.monotonic() - started < 1.0
+    assert hang.abandoned.is_set()
     assert caught.value.last_status is None
     assert leftover_tasks() == set()
 
@@ -164,20 +151,16 @@ async def test_a_hanging_status_call_does_not_overrun_the_timeout(api: FakeAPI, 
 async def test_a_status_call_queued_behind_others_does_not_overrun_the_timeout(api: FakeAPI) -> None:
     """The deadline covers a call still waiting for an in-flight place, not only one on the wire."""
 
-    async def hang(url: Any, **kwargs: Any) -> CallbackResult:
-        await asyncio.sleep(30)
-        raise AssertionError("not reached")
-
+    hang = Hang()  # the one in-flight place is never given back: only the timeout can end the wait
     api.post(STATUS, callback=hang, repeat=True)
     async with NanoBanana(session_token=TOKEN, base_url=BASE, max_concurrency=1, poll=FAST_POLL) as client:
         blocker = asyncio.create_task(client.status("other-task"))
-        await first_call(api)
-        started = time.monotonic()
+        await hang.started.wait()
 
         with pytest.raises(WaitTimeoutError):
             await client.wait(TASK_ID, timeout=0.1)
 
-        assert time.monotonic() - started < 1.0
+        assert hang.calls == 1
         assert api.count("POST", STATUS) == 1
         blocker.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -187,14 +170,19 @@ async def test_a_status_call_queued_behind_others_does_not_overrun_the_timeout(a
 async def test_a_slow_on_update_callback_does_not_overrun_the_timeout(api: FakeAPI, nb: NanoBanana) -> None:
     api.post(STATUS, payload=status_json("waiting"), repeat=True)
 
-    async def slow(status: TaskStatus) -> None:
-        await asyncio.sleep(30)
+    abandoned = asyncio.Event()
 
-    started = time.monotonic()
+    async def never_returns(status: TaskStatus) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            abandoned.set()
+            raise
+
     with pytest.raises(WaitTimeoutError) as caught:
-        await nb.wait(TASK_ID, timeout=0.1, on_update=slow)
+        await nb.wait(TASK_ID, timeout=0.1, on_update=never_returns)
 
-    assert time.monotonic() - started < 1.0
+    assert abandoned.is_set()
     assert caught.value.last_status is not None
 
 
@@ -296,12 +284,11 @@ async def test_cancelling_a_wait_stops_it_at_once(
     waiter = asyncio.create_task(nb.wait(TASK_ID, poll=SLOW_POLL, timeout=60))
     await first_call(api)
 
-    started = time.monotonic()
     waiter.cancel()
+    await settle(waiter)
     with pytest.raises(asyncio.CancelledError):
         await waiter
 
-    assert time.monotonic() - started < 0.5
     assert api.count("POST", STATUS) == 1
     assert leftover_tasks() == set()
     gc.collect()
@@ -310,21 +297,17 @@ async def test_cancelling_a_wait_stops_it_at_once(
 
 
 async def test_cancelling_a_wait_during_a_status_call_stops_it_at_once(api: FakeAPI, nb: NanoBanana) -> None:
-    async def hang(url: Any, **kwargs: Any) -> CallbackResult:
-        await asyncio.sleep(30)
-        raise AssertionError("not reached")
-
+    hang = Hang()
     api.post(STATUS, callback=hang, repeat=True)
     waiter = asyncio.create_task(nb.wait(TASK_ID, timeout=60))
-    await first_call(api)
-    await asyncio.sleep(0.01)
+    await hang.started.wait()
 
-    started = time.monotonic()
     waiter.cancel()
+    await settle(waiter)
     with pytest.raises(asyncio.CancelledError):
         await waiter
 
-    assert time.monotonic() - started < 0.5
+    assert hang.abandoned.is_set()
     assert leftover_tasks() == set()
 
 
@@ -334,12 +317,9 @@ async def test_cancelling_generate_while_it_waits_stops_it_at_once(api: FakeAPI,
 
     async with NanoBanana(session_token=TOKEN, base_url=BASE, poll=SLOW_POLL) as client:
         runner = asyncio.create_task(client.generate("make it night"))
-        for _ in range(500):
-            if api.count("POST", CREATE):
-                break
-            await asyncio.sleep(0.002)
-        await asyncio.sleep(0.01)
+        await eventually(lambda: api.count("POST", CREATE), what="the create")
         runner.cancel()
+        await settle(runner)
         with pytest.raises(asyncio.CancelledError):
             await runner
 

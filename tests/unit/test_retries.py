@@ -9,14 +9,25 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
 import aiohttp
 import pytest
-from aiohttp.client_reqrep import ConnectionKey
+from support import refused
 from tenacity import AsyncRetrying, RetryCallState
-from unit_support import BASE, CREATE, PNG, STATUS, TASK_ID, TOKEN, UPLOAD, FakeAPI, status_json, task_json
+from unit_support import (
+    BASE,
+    CREATE,
+    PNG,
+    STATUS,
+    TASK_ID,
+    TOKEN,
+    UPLOAD,
+    ClientFactory,
+    FakeAPI,
+    status_json,
+    task_json,
+)
 
 from nanobanana import (
     APIConnectionError,
@@ -34,11 +45,6 @@ from nanobanana import (
 from nanobanana._transport import parse_retry_after, retry_wait, should_retry
 
 MAX_RETRIES = 2
-
-
-def refused() -> aiohttp.ClientConnectorError:
-    key = ConnectionKey("nanabanana.ai", 443, True, True, None, None, None)
-    return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
 
 
 def status_error(status: int, *, retry_after: str | None = None) -> APIStatusError:
@@ -63,9 +69,8 @@ def failed_attempt(exc: BaseException, attempt_number: int = 1) -> RetryCallStat
 
 
 @pytest.fixture
-async def nb(api: FakeAPI) -> AsyncIterator[NanoBanana]:
-    async with NanoBanana(session_token=TOKEN, base_url=BASE, max_retries=MAX_RETRIES) as client:
-        yield client
+async def nb(make_client: ClientFactory) -> NanoBanana:
+    return await make_client(max_retries=MAX_RETRIES)
 
 
 # --- parse_retry_after --------------------------------------------------------------------------------------
