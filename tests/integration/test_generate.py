@@ -49,11 +49,13 @@ async def test_the_create_body_matches_the_capture(emu: Emulator, client: NanoBa
 
 
 async def test_the_steps_one_by_one(emu: Emulator, client: NanoBanana, tmp_path: Path) -> None:
+    emu.configure(finish_after=3600.0)  # until the test ends it
     url = await client.upload(sample_images()[2][1], filename="banana.png")
     task = await client.create(GenerationRequest(prompt="make it night", image_urls=(url,), resolution="2K"))
     first = await client.status(task.task_id)
     assert first.task_id == task.task_id
     assert not first.is_done
+    emu.finish(task.task_id)
     final = await client.wait(task.task_id, timeout=10)
     assert final.is_done
     assert final.url is not None

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections import Counter
 from typing import Any
 
 import pytest
+from aioresponses import CallbackResult
 from support import Hang, eventually, settle
 from unit_support import BASE, CREATE, FAST_POLL, STATUS, TASK_ID, TOKEN, ClientFactory, FakeAPI, status_json, task_json
 
@@ -360,3 +362,24 @@ async def test_poll_jitter_only_lengthens_the_interval(api: FakeAPI, sleeps: lis
     assert len(sleeps) == 20
     assert all(1.0 <= slept <= 1.2 for slept in sleeps)
     assert len(set(sleeps)) > 1
+
+
+async def test_concurrent_waits_do_not_poll_in_lockstep(api: FakeAPI, sleeps: list[float]) -> None:
+    """Tasks created together spread their polls over the jitter window, so the server sees no crowds."""
+    policy = PollPolicy(initial=0.5, multiplier=1.0, maximum=0.5, jitter=1.0)
+    polls: Counter[str] = Counter()
+
+    def three_polls_then_done(url: Any, **kwargs: Any) -> CallbackResult:
+        task_id = kwargs["json"]["taskId"]
+        polls[task_id] += 1
+        return CallbackResult(payload=status_json("succeed" if polls[task_id] > 3 else "waiting", task_id=task_id))
+
+    api.post(STATUS, callback=three_polls_then_done, repeat=True)
+    async with NanoBanana(session_token=TOKEN, base_url=BASE) as client:
+        await asyncio.gather(*(client.wait(f"task-{n}", poll=policy, timeout=None) for n in range(20)))
+
+    assert len(sleeps) == 60
+    assert all(0.5 <= slept <= 1.0 for slept in sleeps)
+    first_round = sleeps[:20]
+    assert len(set(first_round)) == 20  # no two tasks share an interval
+    assert max(first_round) - min(first_round) > 0.25  # spread over the window, not bunched in a corner
