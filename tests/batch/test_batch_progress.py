@@ -7,7 +7,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from batch_support import client_for, eventually
+from batch_support import client_for
+from support import eventually
 
 from nanobanana import BatchOutcome, BatchProgress, GenerationFailedError, InvalidInputError, PollPolicy
 from nanobanana.emulator import Emulator

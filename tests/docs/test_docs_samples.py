@@ -28,7 +28,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
-import io
 import logging
 import os
 import re
@@ -42,9 +41,10 @@ from types import CodeType
 from typing import Any
 
 import pytest
+from support import FAST_POLL, write_jpeg, write_samples
 
-from nanobanana import NanoBanana, PollPolicy
-from nanobanana.emulator import Emulator, sample_images
+from nanobanana import NanoBanana
+from nanobanana.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
@@ -53,8 +53,6 @@ _FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[^\n]*$")
 _SKIP = re.compile(r"^\s*<!--\s*skip:(?P<reason>.*?)-->\s*$")
 _SKIP_START = re.compile(r"<!--\s*skip\b")
 _ENV = ("NANOBANANA_SESSION_TOKEN", "NANOBANANA_BASE_URL", "NANOBANANA_SESSION_FILE")
-# Fast enough for an emulator whose tasks finish at once; the docs' own clients use the real defaults.
-FAST_POLL = PollPolicy(initial=0.01, maximum=0.05)
 EMULATOR_KNOBS: dict[str, Any] = {"finish_after": 0.0, "seed": 0}
 
 
@@ -132,16 +130,8 @@ def _is_test_file(sample: Sample) -> bool:
 
 
 def _write_sample_images(folder: Path) -> None:
-    (_, person), (_, outfit) = sample_images()[:2]
-    (folder / "me.png").write_bytes(person)
-    try:
-        from PIL import Image
-    except ImportError:  # the emulator's plain PNGs are still images; only the extension would be wrong
-        (folder / "outfit.jpg").write_bytes(outfit)
-        return
-    buffer = io.BytesIO()
-    Image.open(io.BytesIO(outfit)).convert("RGB").save(buffer, format="JPEG")
-    (folder / "outfit.jpg").write_bytes(buffer.getvalue())
+    write_samples(folder, 1)[0].rename(folder / "me.png")
+    write_jpeg(folder / "outfit.jpg")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from support import write_samples
 from wire_samples import create_body
 
 from nanobanana import GenerationRequest, NanoBanana, TaskState, TaskStatus
@@ -16,9 +17,7 @@ PROMPT = "change the clothes from image 1 to image 2"
 async def test_generate_uploads_local_images_and_saves_the_result(
     emu: Emulator, client: NanoBanana, tmp_path: Path
 ) -> None:
-    person, outfit = (tmp_path / name for name, _ in sample_images()[:2])
-    for path, (_, data) in zip((person, outfit), sample_images()[:2], strict=True):
-        path.write_bytes(data)
+    person, outfit = write_samples(tmp_path)
     result = await client.generate(PROMPT, images=[person, outfit], output=tmp_path / "out.png")
     assert result.path == tmp_path / "out.png"
     assert result.path.read_bytes().startswith(b"\x89PNG")
