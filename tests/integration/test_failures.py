@@ -47,7 +47,8 @@ async def test_429_on_create_is_retried_after_retry_after_and_creates_once(emu: 
 
 async def test_503_on_create_is_retried(emu: Emulator, client: NanoBanana) -> None:
     emu.faults.script("create", Fault.status(503, retry_after=0))
-    await client.create(PROMPT)
+    task = await client.create(PROMPT)
+    assert task.task_id in emu.tasks
     assert emu.count("create") == 2
     assert emu.created_count == 1
 

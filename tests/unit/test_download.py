@@ -137,8 +137,9 @@ async def test_a_complete_download_replaces_the_existing_file(api: FakeAPI, nb: 
     target.write_bytes(b"the previous result")
     api.get(RESULT_URL, body=PNG, content_type="image/png", headers={"Content-Length": str(len(PNG))})
 
-    await nb.download(RESULT_URL, target)
+    saved = await nb.download(RESULT_URL, target)
 
+    assert saved == target
     assert target.read_bytes() == PNG
     assert leftovers(tmp_path) == ["out.png"]
 

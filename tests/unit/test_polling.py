@@ -261,9 +261,10 @@ async def test_a_rate_limited_poll_waits_at_least_retry_after(
     api.post(STATUS, status=429, headers={"Retry-After": "3"})
     api.post(STATUS, payload=status_json("succeed"))
 
-    await nb.wait(TASK_ID)
+    final = await nb.wait(TASK_ID)
 
     assert 3.0 in sleeps
+    assert final.state is TaskState.SUCCEED
 
 
 @pytest.mark.parametrize(("status", "error"), [(404, NotFoundError), (401, AuthenticationError)])

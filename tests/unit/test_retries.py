@@ -246,18 +246,20 @@ async def test_429_waits_for_retry_after(api: FakeAPI, nb: NanoBanana, sleeps: l
     api.post(STATUS, status=429, headers={"Retry-After": "2"})
     api.post(STATUS, payload=status_json())
 
-    await nb.status(TASK_ID)
+    status = await nb.status(TASK_ID)
 
     assert sleeps == [2.0]
+    assert status.task_id == TASK_ID
 
 
 async def test_a_lowercase_retry_after_is_honoured(api: FakeAPI, nb: NanoBanana, sleeps: list[float]) -> None:
     api.post(STATUS, status=429, headers={"retry-after": "3"})
     api.post(STATUS, payload=status_json())
 
-    await nb.status(TASK_ID)
+    status = await nb.status(TASK_ID)
 
     assert sleeps == [3.0]
+    assert status.task_id == TASK_ID
 
 
 async def test_errors_read_headers_case_insensitively_and_drop_set_cookie(api: FakeAPI, nb: NanoBanana) -> None:
@@ -277,8 +279,9 @@ async def test_429_waits_for_a_retry_after_date(api: FakeAPI, nb: NanoBanana, sl
     api.post(STATUS, status=429, headers={"Retry-After": when})
     api.post(STATUS, payload=status_json())
 
-    await nb.status(TASK_ID)
+    status = await nb.status(TASK_ID)
 
+    assert status.task_id == TASK_ID
     [slept] = sleeps
     assert 28.0 <= slept <= 30.0
 
@@ -390,8 +393,9 @@ async def test_upload_retried_after_429_sends_the_whole_file_again(api: FakeAPI,
     api.post(UPLOAD, status=429)
     api.post(UPLOAD, payload={"url": "https://file.v03ai.com/image2video/x.png"})
 
-    await nb.upload(PNG)
+    url = await nb.upload(PNG)
 
+    assert url == "https://file.v03ai.com/image2video/x.png"
     first, second = api.calls("POST", UPLOAD)
     assert first.kwargs["data"] is not second.kwargs["data"]
     assert PNG in await second.kwargs["data"]().as_bytes()
