@@ -241,8 +241,10 @@ async def test_generate_timeout_names_the_created_task(api: FakeAPI, nb: NanoBan
         {"status": 429, "payload": {"error": "slow down"}},
         {"status": 200, "body": "<!DOCTYPE html><html><head></head></html>", "content_type": "text/html"},
         {"exception": asyncio.TimeoutError()},
+        {"status": 409, "payload": {"error": "conflict"}},
+        {"status": 425, "payload": {"error": "too early"}},
     ],
-    ids=["503", "429", "html-200", "timeout"],
+    ids=["503", "429", "html-200", "timeout", "409", "425"],
 )
 async def test_transient_errors_do_not_end_the_wait(api: FakeAPI, nb: NanoBanana, answer: dict[str, Any]) -> None:
     api.post(STATUS, payload=status_json("waiting"))
@@ -384,3 +386,17 @@ async def test_concurrent_waits_do_not_poll_in_lockstep(api: FakeAPI, sleeps: li
     first_round = sleeps[:20]
     assert len(set(first_round)) == 20  # no two tasks share an interval
     assert max(first_round) - min(first_round) > 0.25  # spread over the window, not bunched in a corner
+
+
+async def test_an_on_update_callback_that_raises_ends_the_wait_with_its_error(api: FakeAPI, nb: NanoBanana) -> None:
+    """A bug in the caller's callback is theirs to see, not retried or hidden as a transient error."""
+    api.post(STATUS, payload=status_json("waiting"), repeat=True)
+
+    def broken(status: TaskStatus) -> None:
+        raise ValueError(f"bug in the callback at {status.state_word}")
+
+    with pytest.raises(ValueError, match="bug in the callback at waiting"):
+        await nb.wait(TASK_ID, on_update=broken)
+
+    assert api.count("POST", STATUS) == 1
+    assert leftover_tasks() == set()
