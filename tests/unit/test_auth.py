@@ -518,3 +518,13 @@ async def test_a_failed_save_is_a_nanobanana_error(signed_in: NanoBanana, tmp_pa
 
     with pytest.raises(NanoBananaError, match="session"):
         signed_in.save_session(target)
+
+
+async def test_a_cookie_expired_by_its_expires_date_alone_signs_the_client_out(
+    api: FakeAPI, signed_in: NanoBanana
+) -> None:
+    expired = "__Secure-authjs.session-token=gone; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure"
+    api.get(SESSION, payload={}, headers={"Set-Cookie": expired})
+
+    assert await signed_in.whoami() is None
+    assert signed_in.session_token is None
