@@ -18,10 +18,14 @@ BATCH_POLL = PollPolicy(initial=0.05, multiplier=1.5, maximum=0.2, jitter=0.2)
 
 
 def client_of(url: str, token: str, **options: Any) -> NanoBanana:
-    """A client of the emulator at ``url`` that polls fast and rides out long fault streaks."""
+    """A client of the emulator at ``url`` that polls fast, rides out long fault streaks and waits for ever.
+
+    No wait timeout: on a loaded machine thousands of tasks may take long to be polled to the end, and a timeout
+    would measure the machine; pytest-timeout guards against a hang.
+    """
     options.setdefault("poll", BATCH_POLL)
     options.setdefault("max_retries", 8)
-    options.setdefault("wait_timeout", 60.0)
+    options.setdefault("wait_timeout", None)
     return NanoBanana(base_url=url, session_token=token, **options)
 
 
