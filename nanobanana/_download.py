@@ -17,12 +17,12 @@ import tempfile
 from collections.abc import Coroutine, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote, urlsplit
 
 from yarl import URL
 
 from ._config import DOWNLOAD_CHUNK_BYTES
 from ._exceptions import APIError, APIStatusError, DownloadError, InvalidInputError
+from ._filenames import result_path
 from ._transport import AIOHTTP_ERRORS, Transport, translate_error
 
 logger = logging.getLogger("nanobanana")
@@ -41,15 +41,6 @@ def _parse_url(url: str) -> URL:
     return parsed
 
 
-def target_path(path: str | os.PathLike[str], url: str) -> Path:
-    """Where to save ``url``: ``path`` itself, or the URL's file name inside ``path`` if it is a folder."""
-    target = Path(path).expanduser()
-    if target.is_dir():
-        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "result.png"
-        target = target / name
-    return target
-
-
 def download(
     transport: Transport,
     url: str,
@@ -64,13 +55,12 @@ def download(
         DownloadError: The file could not be fetched, was not an image, was too large, or was cut short.
     """
     parsed = _parse_url(url)
-    target = target_path(path, url) if path is not None else None
     # A plain function handing back the first attempt's coroutine: a download waiting for its turn is one frame.
-    return _attempt(transport, parsed, url, target, max_bytes, True)
+    return _attempt(transport, parsed, url, path, max_bytes, True)
 
 
 async def _attempt(
-    transport: Transport, parsed: URL, url: str, target: Path | None, max_bytes: int, first: bool
+    transport: Transport, parsed: URL, url: str, path: str | os.PathLike[str] | None, max_bytes: int, first: bool
 ) -> bytes | Path:
     """One attempt at the download; the first goes on to the retries, whose final error it explains."""
     try:
@@ -96,6 +86,8 @@ async def _attempt(
                         "(raise max_download_bytes).",
                         url=url,
                     )
+                # Named only now: inside a folder, the file's extension comes from what the host says it sent.
+                target = result_path(path, url, content_type) if path is not None else None
                 if target is None and expected is not None:
                     # Size known and within the limit: one read, as aiohttp does it, instead of chunk by chunk.
                     data = await response.read()
@@ -126,7 +118,7 @@ async def _attempt(
     except Exception as exc:
         if not first:
             raise
-        again = functools.partial(_attempt, transport, parsed, url, target, max_bytes, False)
+        again = functools.partial(_attempt, transport, parsed, url, path, max_bytes, False)
         try:
             return await transport.retry_after(exc, again, idempotent=True)
         except APIStatusError as final:
