@@ -137,7 +137,8 @@ def decode(session: Session, request: Request, raw: _Raw) -> Answer:
     if raw.cookies:
         session.store_cookies(raw.cookies)
     url = str(request.url)
-    text = raw.body.decode("utf-8", errors="replace")
+    # Whatever the server echoes (fail messages, unknown fields) never carries our cookies on to the caller.
+    text = session.redact(raw.body.decode("utf-8", errors="replace"))
     if raw.status >= 400:
         raise status_error(request.method, url, raw.status, raw.reason, raw.headers, text, session.redact)
     if raw.status >= 300:
