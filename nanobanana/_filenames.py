@@ -29,7 +29,7 @@ _FALLBACK_STEM = "result"
 _FALLBACK_SUFFIX = ".bin"
 # Well under every file system's limit of 255 bytes, leaving room for the download's temporary-name affixes.
 MAX_STEM_CHARS = 100
-_UNSAFE = re.compile(r"[^\w.\-]+")
+_UNSAFE = re.compile(r"[^\w.\- ]+")
 # Names Windows reserves whatever their extension; harmless elsewhere, so they are refused everywhere.
 _RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))})
 
@@ -49,7 +49,7 @@ def safe_file_name(url: str, media_type: str | None) -> str:
     stem = Path(_last_segment(url)).stem
     # NFKC folds look-alike characters (full-width slashes and dots) into the ASCII ones filtered next.
     stem = unicodedata.normalize("NFKC", stem)
-    stem = _UNSAFE.sub("_", stem).strip("._-")[:MAX_STEM_CHARS].rstrip("._-")
+    stem = _UNSAFE.sub("_", stem).strip("._- ")[:MAX_STEM_CHARS].rstrip("._- ")
     if not stem or stem.lower() in _RESERVED:
         stem = f"{_FALLBACK_STEM}_{stem}" if stem else _FALLBACK_STEM
     return stem + suffix_for(media_type, url)

@@ -81,7 +81,7 @@ async def test_a_file_path_is_used_as_given(file_host: TestServer, nb: NanoBanan
     ("url", "media_type", "expected"),
     [
         ("https://files.test/nano-banana/3b92-ae89.png", "image/png", "3b92-ae89.png"),
-        ("https://files.test/a/Screenshot%202026-01-06%20000423.png", "image/png", "Screenshot_2026-01-06_000423.png"),
+        ("https://files.test/a/Screenshot%202026-01-06%20000423.png", "image/png", "Screenshot 2026-01-06 000423.png"),
         ("https://files.test/a/result.png", "image/jpeg", "result.jpg"),
         ("https://files.test/a/photo.webp", None, "photo.webp"),
         ("https://files.test/a/payload.sh", "application/octet-stream", "payload.bin"),
