@@ -11,7 +11,7 @@ from aiohttp import web
 from support import Stall, eventually, serve, settle
 from unit_support import BASE, FILES, PNG, RESULT_URL, STATUS, TOKEN, ClientFactory, FakeAPI, sent_headers, status_json
 
-from nanobanana import APITimeoutError, DownloadError, InvalidInputError, NanoBanana
+from nanobanana import DownloadError, InvalidInputError, NanoBanana
 
 SECRET_HEADERS = {"X-Api-Key": "key-123456789", "Authorization": "Bearer abcdefghijk"}
 SECRET_COOKIES = {"cf_clearance": "cf-clearance-value-123"}
@@ -305,10 +305,9 @@ async def test_a_file_host_that_goes_silent_mid_file_times_out(tmp_path: Path) -
         serve({"/result.png": stall}) as host,
         NanoBanana(session_token=TOKEN, base_url=BASE, timeout=0.2, max_retries=0) as client,
     ):
-        with pytest.raises(DownloadError) as caught:
+        with pytest.raises(DownloadError, match="timed out"):
             await client.download(f"{host}/result.png", tmp_path / "out.png")
 
-    assert isinstance(caught.value.__cause__, APITimeoutError)
     assert leftovers(tmp_path) == []
 
 
