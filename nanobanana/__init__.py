@@ -28,6 +28,7 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchAbortedError,
     DownloadError,
     GenerationFailedError,
     InsufficientCreditsError,
@@ -38,6 +39,7 @@ from ._exceptions import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    UncertainCreateError,
     WaitTimeoutError,
 )
 from ._inputs import ImageInput
@@ -62,6 +64,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchAbortedError",
     "BatchInput",
     "BatchItem",
     "BatchOutcome",
@@ -90,6 +93,7 @@ __all__ = [
     "Task",
     "TaskState",
     "TaskStatus",
+    "UncertainCreateError",
     "User",
     "WaitTimeoutError",
     "__version__",
