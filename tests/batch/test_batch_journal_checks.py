@@ -11,7 +11,7 @@ import pytest
 from batch_support import client_for
 
 from nanobanana import InvalidInputError, NanoBanana, read_batch_file
-from nanobanana.emulator import Emulator
+from nanobanana.emulator import Emulator, Fault, sample_images
 
 
 @pytest.fixture
@@ -151,3 +151,19 @@ def test_an_output_dir_that_is_a_file_and_a_journal_that_is_a_folder_are_refused
         client.generate_batch(["a banana"], output_dir=tmp_path / "file")
     with pytest.raises(InvalidInputError, match="must be a file"):
         client.generate_batch(["a banana"], journal=tmp_path)
+
+
+async def test_every_event_and_field_the_journal_holds_is_documented(tmp_path: Path) -> None:
+    journal, photo = tmp_path / "run.jsonl", tmp_path / "me.png"
+    page = (Path(__file__).parents[2] / "docs" / "reference" / "journal.md").read_text(encoding="utf-8")
+    async with Emulator(finish_after=0.0, result_size=(8, 8), seed=3) as emu:
+        photo.write_bytes(sample_images()[0][1])
+        emu.faults.script("create", Fault.drop(after_processing=True), times=1)
+        emu.configure(failure_rate=0.5)
+        items = [{"id": f"item-{i}", "prompt": f"p {i}", "images": [str(photo)]} for i in range(8)]
+        async with client_for(emu) as client:
+            await client.generate_batch(items, concurrency=1, journal=journal, output_dir=tmp_path / "out")
+    lines = _lines(journal)
+    assert {line["event"] for line in lines} == {"journal", "upload", "creating", "created", "done", "failed"}
+    for name in {line["event"] for line in lines} | {field for line in lines for field in line}:
+        assert f"`{name}`" in page, name
