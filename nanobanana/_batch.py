@@ -79,8 +79,10 @@ def _check_path(value: object, name: str, *, folder: bool) -> Path | None:
     if not isinstance(value, (str, os.PathLike)):
         raise InvalidInputError(f"{name} must be a path (str or os.PathLike) or None, got {value!r}")
     path = Path(value).expanduser()
-    if path.exists() and path.is_dir() != folder:
-        raise InvalidInputError(f"{name} {str(path)!r} must be {'a folder' if folder else 'a file'}, not the other")
+    if folder and path.exists() and not path.is_dir():
+        raise InvalidInputError(f"{name} {str(path)!r} is a file; it must be a folder (created if missing)")
+    if not folder and path.is_dir():
+        raise InvalidInputError(f"{name} {str(path)!r} is a folder; it must be a file (created if missing)")
     return path
 
 
@@ -137,7 +139,7 @@ class BatchRun:
         self._retry_uncertain = retry_uncertain
         self._progress = ProgressTracker(on_progress)
         self._journal: Journal | None = None
-        self._uploads = BatchUploads(None)
+        self._uploads = BatchUploads(None, fallback=steps.uploads)
         self._account = _AccountWatch()
         self._started = False
 
@@ -176,7 +178,7 @@ class BatchRun:
             self._journal = await asyncio.to_thread(
                 Journal, self._journal_path, fingerprint=fingerprint(self._planned), digests=digests
             )
-            self._uploads = BatchUploads(self._journal)
+            self._uploads = BatchUploads(self._journal, fallback=self._steps.uploads)
         if self._output_dir is not None:
             await asyncio.to_thread(self._output_dir.mkdir, parents=True, exist_ok=True)
             if self._journal is not None:
@@ -204,7 +206,8 @@ class BatchRun:
                 self._progress.settle(p.key, "done" if outcome.ok else "failed")
             else:
                 to_run.append(p)
-                self._progress.reattached += reusable_task(entry) is not None
+                if reusable_task(entry) is not None:
+                    self._progress.reattached += 1
         return settled, to_run
 
     async def _run_items(self, to_run: list[PlannedItem]) -> AsyncIterator[BatchOutcome]:

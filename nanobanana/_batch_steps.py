@@ -43,9 +43,12 @@ class ClientSteps:
         create: Create the task.
         wait: Wait for the task to finish.
         fetch: Download a finished task's result to a file (or into memory, for None).
+        uploads: The client's own memory of uploads, if it keeps one: the batch asks it about images its
+            journal does not know, so bytes the client uploaded before are not uploaded again.
     """
 
     prepare: PrepareStep
     create: Callable[[GenerationRequest], Awaitable[Task]]
     wait: WaitStep
     fetch: Callable[[str, TaskStatus, Path | None], Awaitable[GenerationResult]]
+    uploads: UploadMemory | None = None

@@ -472,6 +472,8 @@ class NanoBanana:
             A `BatchRun`: awaitable (a list of outcomes) and async-iterable (outcomes as they finish).
 
         Raises:
+            InvalidInputError: A bad argument, or two items with one id or one output file; nothing was sent.
+                Also, when the run starts, a journal of a newer format version or written by another batch.
             JournalLockedError: Another run is using the journal (raised when the run starts).
 
         Example:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import nanobanana
 from nanobanana._batch import BatchRun
 from nanobanana._batch_steps import ClientSteps, UploadMemory
+from nanobanana._batch_uploads import BatchUploads
 from nanobanana.types import GenerationRequest, GenerationResult, Task, TaskStatus
 
 PACKAGE = Path(nanobanana.__file__).parent
@@ -83,3 +84,31 @@ async def test_a_batch_runs_over_the_steps_it_is_given() -> None:
     outcomes = await run
     assert [o.ok for o in outcomes] == [True, True]
     assert sorted(fake.created) == ["one", "two"]
+
+
+class CountingMemory:
+    """A client's upload memory that knows one image already."""
+
+    def __init__(self, known: bytes) -> None:
+        self.known = known
+        self.asked = 0
+
+    async def hosted(self, data: bytes, upload: Callable[[], Awaitable[str]]) -> str:
+        self.asked += 1
+        return "http://127.0.0.1/known.png" if data == self.known else await upload()
+
+
+async def test_the_batch_asks_the_clients_upload_memory_about_images_its_journal_lacks(tmp_path: Path) -> None:
+    memory = CountingMemory(b"known bytes")
+    uploads = BatchUploads(None, fallback=memory)
+    uploaded: list[bytes] = []
+
+    async def upload() -> str:
+        uploaded.append(b"new bytes")
+        return "http://127.0.0.1/new.png"
+
+    assert await uploads.hosted(b"known bytes", upload) == "http://127.0.0.1/known.png"
+    assert await uploads.hosted(b"known bytes", upload) == "http://127.0.0.1/known.png"
+    assert await uploads.hosted(b"new bytes", upload) == "http://127.0.0.1/new.png"
+    assert memory.asked == 2  # once per distinct image: the batch remembers the rest
+    assert uploaded == [b"new bytes"]

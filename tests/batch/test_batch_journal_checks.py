@@ -147,9 +147,9 @@ def test_every_argument_of_generate_batch_is_checked_when_it_is_called(
 def test_an_output_dir_that_is_a_file_and_a_journal_that_is_a_folder_are_refused(tmp_path: Path) -> None:
     client = NanoBanana(base_url="http://127.0.0.1:9", session_token="token")
     (tmp_path / "file").write_text("x", encoding="utf-8")
-    with pytest.raises(InvalidInputError, match="must be a folder"):
+    with pytest.raises(InvalidInputError, match="is a file; it must be a folder"):
         client.generate_batch(["a banana"], output_dir=tmp_path / "file")
-    with pytest.raises(InvalidInputError, match="must be a file"):
+    with pytest.raises(InvalidInputError, match="is a folder; it must be a file"):
         client.generate_batch(["a banana"], journal=tmp_path)
 
 
