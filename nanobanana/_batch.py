@@ -157,8 +157,8 @@ class BatchRun:
         return self._run()
 
     async def _run(self) -> AsyncIterator[BatchOutcome]:
-        await self._open()
         try:
+            await self._open()
             for p in self._planned:
                 self._progress.queue(p.key)
             settled, to_run = self._settle_from_journal()
@@ -281,16 +281,16 @@ class BatchRun:
         self._record(p.key, "created", task_id=task.task_id)
         return task.task_id
 
-    async def _not_started(self, p: PlannedItem, reason: NanoBananaError) -> BatchOutcome:
+    async def _not_started(self, p: PlannedItem, error: BatchAbortedError) -> BatchOutcome:
+        """An item left for a later run: nothing was created for it, so the journal needs no line."""
         self._progress.not_started += 1
         await self._progress.move(p.key, "failed")
-        error = BatchAbortedError(p.key, reason)
         return BatchOutcome(index=p.index, key=p.key, item=p.item, error=error)
 
     async def _failed(self, attempt: _Attempt, exc: NanoBananaError) -> BatchOutcome:
         p, task_id = attempt.planned, attempt.task_id
         if isinstance(exc, BatchAbortedError):
-            return await self._not_started(p, exc.reason)
+            return await self._not_started(p, exc)
         self._account.saw(exc)
         if task_id is not None:
             exc.task_id = task_id
