@@ -162,8 +162,8 @@ class BatchRun:
             for p in self._planned:
                 self._progress.queue(p.key)
             settled, to_run = self._settle_from_journal()
-            if settled:
-                await self._progress.announce()
+            if self._progress.skipped or self._progress.reattached:
+                await self._progress.announce()  # a display can say what the journal settled before anything runs
             for outcome in settled:
                 yield outcome
             async for outcome in self._run_items(to_run):

@@ -76,18 +76,14 @@ def to_item(value: BatchInput) -> BatchItem:
 
 @dataclass(frozen=True)
 class PlannedItem:
-    """One input of a batch, checked: its item and key, or the error that makes it fail on its own."""
+    """One input of a batch, checked: its item, key and content hash, or the error that makes it fail on its own."""
 
     index: int
     key: str
     item: BatchItem | None
     error: InvalidInputError | None
     target: Path | None
-
-    @property
-    def digest(self) -> str | None:
-        """The item's content hash (None for an invalid input)."""
-        return self.item.digest() if self.item is not None else None
+    digest: str | None
 
 
 def _target(index: int, item: BatchItem, output_dir: Path | None) -> Path | None:
@@ -101,8 +97,9 @@ def _planned(index: int, value: BatchInput, output_dir: Path | None) -> PlannedI
     try:
         item = to_item(value)
     except InvalidInputError as exc:
-        return PlannedItem(index=index, key=f"#{index}", item=None, error=exc, target=None)
-    return PlannedItem(index=index, key=item.key(index), item=item, error=None, target=_target(index, item, output_dir))
+        return PlannedItem(index=index, key=f"#{index}", item=None, error=exc, target=None, digest=None)
+    target = _target(index, item, output_dir)
+    return PlannedItem(index=index, key=item.key(index), item=item, error=None, target=target, digest=item.digest())
 
 
 def _refuse_repeats(names: list[str], what: str, hint: str) -> None:

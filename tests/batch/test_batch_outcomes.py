@@ -168,6 +168,7 @@ async def test_progress_counts_items_re_attached_to_earlier_tasks(emu: Emulator,
         outcomes = await client.generate_batch(items, journal=journal, on_progress=seen.append)
     assert outcomes[0].task_id == task.task_id
     assert all(o.ok for o in outcomes)
+    assert (seen[0].reattached, seen[0].run_finished, seen[0].queued) == (1, 0, 2)  # told before anything runs
     assert seen[-1].reattached == 1
     assert seen[-1].skipped == 0
     assert emu.count("create") == 2
