@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _exceptions
 from ._batch_items import BatchItem
 from ._exceptions import GenerationFailedError, NanoBananaError, UncertainCreateError
 from ._journal import Entry
 from .types import GenerationResult
 
-_ERROR_CLASSES: dict[str, type[NanoBananaError]] = {
-    name: cls
-    for name in _exceptions.__all__
-    if isinstance(cls := getattr(_exceptions, name), type) and issubclass(cls, NanoBananaError)
-}
+
+def _error_classes(root: type[NanoBananaError]) -> dict[str, type[NanoBananaError]]:
+    """Every error class by name: the public tree under ``root``."""
+    found = {root.__name__: root}
+    for sub in root.__subclasses__():
+        found.update(_error_classes(sub))
+    return found
+
+
 # Attributes of the error classes that held live objects of the earlier run; a rebuilt error has them as None.
 _UNRECORDED = ("method", "url", "body", "headers", "status", "last_status", "timeout", "request_sent", "retry_after")
 
@@ -60,7 +63,7 @@ def rebuilt_error(entry: Entry) -> NanoBananaError:
 
     Classes this package does not know (a newer version's) come back as `NanoBananaError`.
     """
-    cls = _ERROR_CLASSES.get(entry.error_type or "", NanoBananaError)
+    cls = _error_classes(NanoBananaError).get(entry.error_type or "", NanoBananaError)
     error = cls.__new__(cls)
     NanoBananaError.__init__(error, entry.error or f"{entry.error_type or 'an error'} in an earlier run")
     for name in _UNRECORDED:

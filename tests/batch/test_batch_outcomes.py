@@ -17,8 +17,11 @@ from nanobanana import (
     BatchProgress,
     GenerationFailedError,
     InsufficientCreditsError,
+    NanoBananaError,
     UncertainCreateError,
 )
+from nanobanana._batch_outcomes import rebuilt_error
+from nanobanana._journal import Entry
 from nanobanana.emulator import Emulator, Fault
 
 
@@ -172,3 +175,19 @@ async def test_progress_counts_items_re_attached_to_earlier_tasks(emu: Emulator,
     assert seen[-1].reattached == 1
     assert seen[-1].skipped == 0
     assert emu.count("create") == 2
+
+
+def test_a_recorded_error_is_rebuilt_as_its_class_with_its_recorded_details() -> None:
+    entry = Entry(
+        key="item-0", event="failed", task_id="t-1", error="402: out of credits", error_type="InsufficientCreditsError"
+    )
+    error = rebuilt_error(Entry(**{**entry.__dict__, "status_code": 402}))
+    assert isinstance(error, InsufficientCreditsError)
+    assert (error.status_code, error.task_id, str(error)) == (402, "t-1", "402: out of credits (task t-1)")
+    assert error.headers is None  # a live object of the earlier run: not recorded
+
+
+def test_an_error_class_this_version_does_not_know_is_rebuilt_as_the_base_class() -> None:
+    error = rebuilt_error(Entry(key="item-0", event="failed", error="odd", error_type="ErrorOfANewerVersion"))
+    assert type(error) is NanoBananaError
+    assert error.message == "odd"
