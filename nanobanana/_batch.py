@@ -180,7 +180,10 @@ class BatchRun:
             )
             self._uploads = BatchUploads(self._journal, fallback=self._steps.uploads)
         if self._output_dir is not None:
-            await asyncio.to_thread(self._output_dir.mkdir, parents=True, exist_ok=True)
+            try:
+                await asyncio.to_thread(self._output_dir.mkdir, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InvalidInputError(f"cannot create output_dir {str(self._output_dir)!r}: {exc.strerror}") from None
             if self._journal is not None:
                 # Only with a journal, whose lock guarantees that no other run of this batch is writing them now.
                 targets = [p.target for p in self._planned if p.target is not None]

@@ -81,6 +81,15 @@ def _lock(file: IO[str], path: Path) -> None:
         ) from None
 
 
+def _open(path: Path) -> IO[str]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Bytes that are not UTF-8 (a disk fault) make their line unreadable JSON, skipped like a line cut short.
+        return open(path, "a+", encoding="utf-8", errors="replace")  # held open for the run, so it stays locked
+    except OSError as exc:
+        raise InvalidInputError(f"cannot open the journal {str(path)!r}: {exc.strerror or exc}") from None
+
+
 def _carried_task_id(event: Event, previous: Entry | None) -> str | None:
     """The task id an event without one inherits from the item's previous event.
 
@@ -92,23 +101,29 @@ def _carried_task_id(event: Event, previous: Entry | None) -> str | None:
     return previous.task_id
 
 
+def _text(record: Mapping[str, Any], name: str) -> str | None:
+    """A text field, or None when absent or not text (a journal edited by hand is read, not trusted)."""
+    value = record.get(name)
+    return value if isinstance(value, str) and value else None
+
+
 def _entry(record: Mapping[str, Any], previous: Entry | None) -> Entry:
     event: Event = record["event"]
     status_code = record.get("status_code")
     return Entry(
-        key=str(record.get("key")),
+        key=str(record["key"]),
         event=event,
-        time=record.get("time"),
-        sent_at=record.get("time") if event == "creating" else (previous.sent_at if previous is not None else None),
-        task_id=record.get("task_id") or _carried_task_id(event, previous),
-        digest=record.get("digest") or (previous.digest if previous is not None else None),
-        url=record.get("url"),
-        path=record.get("path"),
-        error=record.get("error"),
-        error_type=record.get("error_type"),
-        status_code=status_code if isinstance(status_code, int) else None,
-        fail_msg=record.get("fail_msg"),
-        uncertain=bool(record.get("uncertain", False)),
+        time=_text(record, "time"),
+        sent_at=_text(record, "time") if event == "creating" else (previous.sent_at if previous else None),
+        task_id=_text(record, "task_id") or _carried_task_id(event, previous),
+        digest=_text(record, "digest") or (previous.digest if previous else None),
+        url=_text(record, "url"),
+        path=_text(record, "path"),
+        error=_text(record, "error"),
+        error_type=_text(record, "error_type"),
+        status_code=status_code if isinstance(status_code, int) and not isinstance(status_code, bool) else None,
+        fail_msg=_text(record, "fail_msg"),
+        uncertain=record.get("uncertain") is True,
     )
 
 
@@ -123,8 +138,8 @@ class Journal:
 
     Raises:
         JournalLockedError: Another run holds the journal.
-        InvalidInputError: The journal has a format version this package cannot read, or belongs to another
-            batch.
+        InvalidInputError: The journal cannot be opened, has a format version this package cannot read, or
+            belongs to another batch.
     """
 
     def __init__(
@@ -136,8 +151,7 @@ class Journal:
         self.fingerprint: str | None = None
         self.entries: dict[str, Entry] = {}
         self.uploads: dict[str, str] = {}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] | None = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the run
+        self._file: IO[str] | None = _open(self.path)
         _lock(self._file, self.path)
         try:
             self._read()
@@ -167,12 +181,14 @@ class Journal:
 
     def _apply(self, record: dict[str, Any], *, first: bool) -> None:
         event = record.get("event")
+        if not isinstance(event, str):
+            return
         if event == "journal" and first:
             self._read_header(record)
         elif event == "upload" and isinstance(record.get("digest"), str) and isinstance(record.get("url"), str):
             self.uploads[record["digest"]] = record["url"]
-        elif event in _ITEM_EVENTS:
-            key = str(record.get("key"))
+        elif event in _ITEM_EVENTS and isinstance(record.get("key"), str):
+            key = record["key"]
             self.entries[key] = _entry(record, self.entries.get(key))
 
     def _read_header(self, record: Mapping[str, Any]) -> None:

@@ -167,3 +167,13 @@ async def test_every_event_and_field_the_journal_holds_is_documented(tmp_path: P
     assert {line["event"] for line in lines} == {"journal", "upload", "creating", "created", "done", "failed"}
     for name in {line["event"] for line in lines} | {field for line in lines for field in line}:
         assert f"`{name}`" in page, name
+
+
+async def test_a_journal_or_output_dir_that_cannot_be_made_is_invalid_input(emu: Emulator, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    async with client_for(emu) as client:
+        with pytest.raises(InvalidInputError, match="cannot open the journal"):
+            await client.generate_batch(["a banana"], journal=tmp_path / "a-file" / "run.jsonl")
+        with pytest.raises(InvalidInputError, match="cannot create output_dir"):
+            await client.generate_batch(["a banana"], output_dir=tmp_path / "a-file" / "out")
+    assert emu.count("create") == 0
