@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ConfigDict, ValidationError
 
-from ._exceptions import InvalidInputError
+from ._exceptions import InvalidInputError, invalid_input
 from .types import GenerationRequest
 
 _EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
@@ -70,8 +70,7 @@ def to_item(value: BatchInput) -> BatchItem:
             raise InvalidInputError(f"invalid batch item: expected a prompt, a dict or a BatchItem, got {value!r}")
         return BatchItem.model_validate(dict(value))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}" for e in exc.errors())
-        raise InvalidInputError(f"invalid batch item: {problems}") from exc
+        raise invalid_input(exc, "batch item") from exc
 
 
 @dataclass(frozen=True)
