@@ -257,9 +257,14 @@ class NanoBanana:
             NotFoundError: No such task.
             APIError: The status could not be read.
         """
+        return await self._status(task_id, retry=True)
+
+    async def _status(self, task_id: str, *, retry: bool) -> TaskStatus:
+        """`status`; without ``retry`` one attempt only (a wait rides failures out on its own schedule)."""
         if not isinstance(task_id, str) or not task_id.strip():
             raise InvalidInputError("task_id must be a non-empty string")
-        answer = await self._transport.request("POST", _STATUS, json_body={"taskId": task_id}, idempotent=True)
+        body = {"taskId": task_id}
+        answer = await self._transport.request("POST", _STATUS, json_body=body, idempotent=True, retry=retry)
         data = answer.data
         if not isinstance(data, dict):
             self._transport.invalid_shape("POST", _STATUS, answer.status, data, "not an object")
@@ -269,6 +274,10 @@ class NanoBanana:
             return TaskStatus.model_validate(data)
         except ValidationError as exc:
             self._transport.invalid_shape("POST", _STATUS, answer.status, data, str(exc.errors()[0]["msg"]))
+
+    def _poll_status(self, task_id: str) -> Coroutine[None, None, TaskStatus]:
+        """A wait's status call: one attempt, since the wait itself retries on its schedule."""
+        return self._status(task_id, retry=False)
 
     async def wait(
         self,
@@ -314,7 +323,7 @@ class NanoBanana:
         created: Task | None = None,
     ) -> Coroutine[None, None, TaskStatus]:
         return poll_until_done(
-            self.status,
+            self._poll_status,
             task_id=task_id,
             timeout=self.wait_timeout if timeout is None else timeout,
             schedule=FixedSchedule(poll or self.poll, self._rng),

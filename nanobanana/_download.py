@@ -15,7 +15,6 @@ import functools
 import logging
 import os
 import secrets
-import zlib
 from collections.abc import Coroutine, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +24,7 @@ from yarl import URL
 
 from ._config import DOWNLOAD_CHUNK_BYTES, MAX_REDIRECTS
 from ._deadline import Deadline
+from ._decoding import Decoder
 from ._error_map import AIOHTTP_ERRORS, map_exception, status_error
 from ._exceptions import APIError, APIStatusError, DownloadError, InvalidInputError
 from ._filenames import result_path
@@ -34,8 +34,6 @@ logger = logging.getLogger("nanobanana")
 
 _ACCEPTED_TYPES = ("image/", "application/octet-stream", "binary/octet-stream")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-# zlib's window bits for "gzip or zlib, whichever the header says".
-_GZIP_OR_ZLIB = 47
 
 
 def _parse_url(url: str) -> URL:
@@ -181,7 +179,7 @@ def _check(transport: Transport, response: aiohttp.ClientResponse, max_bytes: in
 
 async def _receive(response: aiohttp.ClientResponse, target: Path | None, max_bytes: int, url: str) -> bytes | Path:
     """The body, decoded and size-checked, as bytes or written to ``target``."""
-    decoder = _Decoder(response.headers.get("Content-Encoding", ""), max_bytes, url)
+    decoder = Decoder(response.headers.get("Content-Encoding", ""), max_bytes, url)
     expected = response.content_length
     if target is None and expected is not None and decoder.identity:
         # Size known and within the limit: one read, as aiohttp does it, instead of chunk by chunk.
@@ -203,52 +201,6 @@ async def _receive(response: aiohttp.ClientResponse, target: Path | None, max_by
         await asyncio.to_thread(_flush_to_disk, file, url)
     logger.debug("Saved %s (%d bytes) to %s", URL(url).path, decoder.decoded, target)
     return target
-
-
-class _Decoder:
-    """Undoes a Content-Encoding the file host used anyway, never holding more than the limit allows."""
-
-    def __init__(self, encoding: str, max_bytes: int, url: str) -> None:
-        encoding = encoding.strip().lower()
-        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-            raise DownloadError(f"Downloading {url}: the file host sent an unsupported encoding {encoding!r}.", url=url)
-        self.identity = encoding in ("", "identity")
-        self._zlib = None if self.identity else zlib.decompressobj(_GZIP_OR_ZLIB if encoding != "deflate" else 15)
-        self._max_bytes = max_bytes
-        self._url = url
-        self.received = 0
-        self.decoded = 0
-
-    def feed(self, chunk: bytes) -> bytes:
-        """The decoded bytes of ``chunk``; DownloadError once the decoded total passes the limit."""
-        self.received += len(chunk)
-        if self._zlib is None:
-            return self._count(chunk)
-        out = bytearray()
-        try:
-            while chunk:
-                out += self._zlib.decompress(chunk, self._max_bytes - self.decoded - len(out) + 1)
-                _check_size(self.decoded + len(out), self._max_bytes, self._url)
-                chunk = self._zlib.unconsumed_tail
-        except zlib.error:
-            raise DownloadError(f"Downloading {self._url}: the compressed body is corrupt.", url=self._url) from None
-        return self._count(bytes(out))
-
-    def flush(self) -> bytes:
-        """Whatever the decoder still holds at the end."""
-        return b"" if self._zlib is None else self._count(self._zlib.flush())
-
-    def _count(self, data: bytes) -> bytes:
-        self.decoded += len(data)
-        _check_size(self.decoded, self._max_bytes, self._url)
-        return data
-
-
-def _check_size(size: int, max_bytes: int, url: str) -> None:
-    if size > max_bytes:
-        raise DownloadError(
-            f"Downloading {url}: over the limit of {max_bytes} bytes (raise max_download_bytes).", url=url
-        )
 
 
 def _check_complete(size: int, expected: int | None, url: str) -> None:

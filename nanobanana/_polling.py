@@ -54,7 +54,25 @@ def _unfinished(status: TaskStatus) -> bool:
     return not status.is_done
 
 
-_KEEP_POLLING = retry_if_exception(is_transient) | retry_if_result(_unfinished)
+def _sleep_for(retry_state: RetryCallState) -> float:
+    """The tenacity wait: the schedule's sleep for the wait whose state is the attempt's argument."""
+    wait: _Wait = retry_state.args[0]
+    return wait.sleep_for(retry_state)
+
+
+def _log_transient(retry_state: RetryCallState) -> None:
+    outcome = retry_state.outcome
+    if outcome is not None and outcome.failed:
+        logger.info("Polling: a status call failed, still waiting: %s", outcome.exception())
+
+
+# Every callback is a plain function and a wait's state travels as the attempt's argument, so one loop serves
+# every wait at once (tenacity keeps each call's state in its own RetryCallState).
+_POLLING = AsyncRetrying(
+    retry=retry_if_exception(is_transient) | retry_if_result(_unfinished),
+    wait=_sleep_for,
+    before_sleep=_log_transient,
+)
 
 
 async def poll_until_done(
@@ -97,8 +115,7 @@ async def poll_until_done(
             delay = wait.next_delay() if first_delay is None else first_delay
             if delay > 0:
                 await asyncio.sleep(delay)
-            retrying = AsyncRetrying(retry=_KEEP_POLLING, wait=wait.sleep_for, before_sleep=_log_transient)
-            status: TaskStatus = await retrying(wait.attempt)
+            status: TaskStatus = await _POLLING(_Wait.attempt, wait)
     except asyncio.TimeoutError:
         if not deadline.expired:
             raise
@@ -179,9 +196,3 @@ class _Wait:
             result = self._on_update(status)
             if inspect.isawaitable(result):
                 await result
-
-
-def _log_transient(retry_state: RetryCallState) -> None:
-    outcome = retry_state.outcome
-    if outcome is not None and outcome.failed:
-        logger.info("Polling: a status call failed, still waiting: %s", outcome.exception())

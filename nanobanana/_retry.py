@@ -198,6 +198,16 @@ class Retrier:
         self.budget.refill()
         return result
 
+    async def once(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
+        """Await ``attempt()`` once, for a caller that retries on its own schedule; a 429 still slows the client."""
+        try:
+            result = await attempt()
+        except RateLimitError:
+            self._on_throttled()
+            raise
+        self.budget.refill()
+        return result
+
     def _before_sleep(self, retry_state: RetryCallState) -> None:
         outcome = retry_state.outcome
         exc = outcome.exception() if outcome is not None and outcome.failed else None

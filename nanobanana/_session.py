@@ -163,7 +163,8 @@ class Session:
         session = self._session
         if session is None:
             session = self._session = aiohttp.ClientSession(
-                # One pool per client; the pacer caps requests in flight, the connector caps sockets.
+                # One pool per client, as large as the API calls and downloads the limits let in flight: no
+                # request ever waits for a pooled connection, so no timeout is spent queuing for one.
                 connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
                 # Cookies are managed by hand so they go to the API host only (and work over http).
                 cookie_jar=aiohttp.DummyCookieJar(),

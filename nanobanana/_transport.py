@@ -117,6 +117,7 @@ class Transport:
         multipart: Callable[[], aiohttp.FormData] | None = None,
         idempotent: bool,
         expect_redirect: bool = False,
+        retry: bool = True,
     ) -> Answer:
         """Send one API request, with retries under the rule, and return its decoded JSON answer.
 
@@ -128,6 +129,7 @@ class Transport:
             multipart: Builds a multipart body, or None (a factory: each attempt needs a fresh one).
             idempotent: Whether sending it twice is harmless; decides what is retried.
             expect_redirect: Whether a redirect is the answer expected (Auth.js's callbacks).
+            retry: False to send one attempt only, for a caller that retries on its own schedule (a wait).
 
         Raises:
             APIConnectionError: No answer came back.
@@ -135,10 +137,11 @@ class Transport:
             InvalidResponseError: A 2xx answer that is not JSON.
         """
         request = Request(method, self.url(path), json_body, form, multipart, idempotent, expect_redirect)
+        attempt = functools.partial(send_once, self.session, self.pacer, request)
         try:
-            return await self.retrier.run(
-                functools.partial(send_once, self.session, self.pacer, request), idempotent=idempotent
-            )
+            if not retry:
+                return await self.retrier.once(attempt)
+            return await self.retrier.run(attempt, idempotent=idempotent)
         except APIError as exc:
             exc.retryable = resendable(exc, idempotent=idempotent)
             advise(exc, idempotent=idempotent)
