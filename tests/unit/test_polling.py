@@ -241,9 +241,10 @@ async def test_generate_timeout_names_the_created_task(api: FakeAPI, nb: NanoBan
         {"status": 429, "payload": {"error": "slow down"}},
         {"status": 200, "body": "<!DOCTYPE html><html><head></head></html>", "content_type": "text/html"},
         {"exception": asyncio.TimeoutError()},
+        {"status": 409, "payload": {"error": "conflict"}},
         {"status": 425, "payload": {"error": "too early"}},
     ],
-    ids=["503", "429", "html-200", "timeout", "425"],
+    ids=["503", "429", "html-200", "timeout", "409", "425"],
 )
 async def test_transient_errors_do_not_end_the_wait(api: FakeAPI, nb: NanoBanana, answer: dict[str, Any]) -> None:
     api.post(STATUS, payload=status_json("waiting"))
