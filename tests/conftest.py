@@ -6,7 +6,9 @@ of a signed-out client would send it.
 
 from __future__ import annotations
 
+import asyncio
 import os
+from typing import Any
 
 import pytest
 
@@ -17,3 +19,17 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
     for name in [name for name in os.environ if name.startswith("NANOBANANA_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("NANOBANANA_SESSION_FILE", str(tmp_path_factory.mktemp("config") / "session.json"))
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Make ``asyncio.sleep`` instant (time only), recording every delay asked for, in order."""
+    asked: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def instant(delay: float, result: Any = None) -> Any:
+        asked.append(float(delay))
+        return await real_sleep(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", instant)
+    return asked

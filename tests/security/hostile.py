@@ -12,10 +12,15 @@ import json
 import ssl
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from support.waiting import FAST_POLL
 
+from nanobanana import NanoBanana
+
+TOKEN = "sess-0123456789abcdef-SECRET-TOKEN"
 TASK_ID = "hostile-task-0001"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 CREATE = "/api/image-generation-nano-banana/create"
@@ -179,3 +184,15 @@ def _status_body(url: str, fail: str) -> dict[str, Any]:
     state = "failed" if fail else "succeed"
     generation: dict[str, Any] = {"id": TASK_ID, "status": state, "url": None if fail else url, "failMsg": fail}
     return json.loads(json.dumps({"taskId": TASK_ID, "generations": [generation]}))
+
+
+def client_of(server: Hostile, tmp_path: Path, **options: Any) -> NanoBanana:
+    """A signed-in client of the hostile server that polls fast."""
+    defaults: dict[str, Any] = {
+        "session_token": TOKEN,
+        "base_url": server.url,
+        "session_file": tmp_path / "session.json",
+        "poll": FAST_POLL,
+        "wait_timeout": 10.0,
+    }
+    return NanoBanana(**{**defaults, **options})

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN, client_of
-from hostile import Hostile
+from hostile import TOKEN, Hostile, client_of
 
 from nanobanana import APIStatusError, GenerationFailedError, InvalidInputError, NanoBanana
 

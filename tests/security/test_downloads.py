@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import client_of
-from hostile import PNG, Hostile
+from hostile import PNG, Hostile, client_of
 
 from nanobanana import DownloadError, NanoBanana
 from nanobanana._config import MAX_REDIRECTS

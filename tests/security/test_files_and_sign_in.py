@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN
-from hostile import Hostile
+from hostile import TOKEN, Hostile
 
 from nanobanana import NanoBanana, ServerError
 

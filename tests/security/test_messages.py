@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import client_of
-from hostile import Hostile
+from hostile import Hostile, client_of
 
 from nanobanana import (
     ClientClosedError,

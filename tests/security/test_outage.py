@@ -6,8 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import client_of
-from hostile import Hostile
+from hostile import Hostile, client_of
 
 from nanobanana import DownloadError, RateLimitError, ServerError
 from nanobanana._retry import RetryBudget

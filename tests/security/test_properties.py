@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from conftest import TOKEN
-from hostile import Hostile
+from hostile import TOKEN, Hostile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy

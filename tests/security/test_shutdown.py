@@ -7,8 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import client_of
-from hostile import Hostile
+from hostile import Hostile, client_of
 
 from nanobanana import ClientClosedError, DownloadError, NanoBananaError
 

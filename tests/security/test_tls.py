@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from conftest import client_of
-from hostile import Hostile
+from hostile import Hostile, client_of
 
 from nanobanana import APIConnectionError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,17 +45,3 @@ async def make_client(api: FakeAPI) -> AsyncIterator[ClientFactory]:
 async def client(make_client: ClientFactory, tmp_path: Path) -> NanoBanana:
     """A signed-in client of the fake API that polls fast."""
     return await make_client(session_file=tmp_path / "session" / "session.json", poll=FAST_POLL, wait_timeout=5.0)
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Make ``asyncio.sleep`` instant (time only), recording every delay asked for, in order."""
-    asked: list[float] = []
-    real_sleep = asyncio.sleep
-
-    async def instant(delay: float, result: Any = None) -> Any:
-        asked.append(float(delay))
-        return await real_sleep(0, result)
-
-    monkeypatch.setattr(asyncio, "sleep", instant)
-    return asked
