@@ -117,7 +117,7 @@ async def _fetch_once(transport: Transport, url: URL, path: _Destination, max_by
 
 async def _get(transport: Transport, url: URL) -> aiohttp.ClientResponse:
     """The GET of ``url``, following redirects itself so that each hop's headers are chosen for its host."""
-    http = transport.session.get()
+    http = transport.session.for_downloads()
     for _ in range(MAX_REDIRECTS + 1):
         await transport.pacer.turn()
         response = await http.get(

@@ -82,6 +82,9 @@ class Session:
         self._max_connections = max_connections
         self._session = session
         self._owns_session = session is None
+        # Downloads never go through a caller's session: its default headers and cookie jar would reach the
+        # file host. They get one of the client's own, made on first use.
+        self._file_session: aiohttp.ClientSession | None = None
         self.closed = False
 
     # --- credentials ---------------------------------------------------------------------------------------
@@ -157,25 +160,40 @@ class Session:
     # --- lifecycle -----------------------------------------------------------------------------------------
 
     def get(self) -> aiohttp.ClientSession:
-        """The aiohttp session, made on first use in the running event loop."""
+        """The aiohttp session for API calls, made on first use in the running event loop."""
+        self._check_usable()
+        if self._session is None:
+            self._session = self._new_session()
+        return self._session
+
+    def for_downloads(self) -> aiohttp.ClientSession:
+        """The aiohttp session for downloads: the client's own, never one carrying a caller's defaults."""
+        if self._owns_session:
+            return self.get()
+        self._check_usable()
+        if self._file_session is None:
+            self._file_session = self._new_session()
+        return self._file_session
+
+    def _check_usable(self) -> None:
         if self.closed:
             raise ClientClosedError("The client is closed; create a new NanoBanana client.")
         session = self._session
-        if session is None:
-            session = self._session = aiohttp.ClientSession(
-                # One pool per client, as large as the API calls and downloads the limits let in flight: no
-                # request ever waits for a pooled connection, so no timeout is spent queuing for one.
-                connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
-                # Cookies are managed by hand so they go to the API host only (and work over http).
-                cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=self.timeout,
-            )
-        elif getattr(session, "_loop", None) not in (None, asyncio.get_running_loop()):
+        if session is not None and getattr(session, "_loop", None) not in (None, asyncio.get_running_loop()):
             raise ClientClosedError(
                 "This client was first used in another event loop (another asyncio.run?); "
                 "make one client per event loop."
             )
-        return session
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            # One pool per client, as large as the API calls and downloads the limits let in flight: no
+            # request ever waits for a pooled connection, so no timeout is spent queuing for one.
+            connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
+            # Cookies are managed by hand so they go to the API host only (and work over http).
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=self.timeout,
+        )
 
     async def close(self) -> None:
         """Close the aiohttp session if this client made it (a session of the caller's stays open)."""
@@ -183,6 +201,9 @@ class Session:
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
+        file_session, self._file_session = self._file_session, None
+        if file_session is not None and not file_session.closed:
+            await file_session.close()
 
 
 def cookies_of(response: aiohttp.ClientResponse) -> dict[str, str]:

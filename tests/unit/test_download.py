@@ -311,11 +311,6 @@ async def test_a_file_host_that_goes_silent_mid_file_times_out(tmp_path: Path) -
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the file host gets a caller's session= default headers and cookies: the request path (h-transport) "
-    "must send downloads without them; remove this mark with that fix",
-)
 async def test_a_callers_session_never_carries_its_headers_or_cookies_to_the_file_host(tmp_path: Path) -> None:
     seen: list[dict[str, str]] = []
 
