@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -14,14 +15,17 @@ import aiohttp
 from pydantic import ValidationError
 from typing_extensions import Self, Unpack
 
-from . import _auth, _config, _session_file
+from . import _auth, _config, _session_file, _timings_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
 from ._config import PollPolicy
 from ._download import download as _download
 from ._exceptions import InvalidInputError, NanoBananaError
 from ._inputs import ImageInput, gather_all, is_url, load_image
+from ._learned_schedule import Planner
 from ._polling import OnUpdate, poll_until_done
+from ._timing import ANY_KIND, Kind, TaskTimings, kind_of
 from ._transport import Transport
+from ._wait_schedule import FixedSchedule, WaitSchedule
 from .types import (
     GenerationOptions,
     GenerationRequest,
@@ -67,6 +71,16 @@ def _with_more_urls(request: GenerationRequest, urls: Sequence[str]) -> Generati
         raise _invalid_request(exc) from exc
 
 
+def _kind(
+    prompt: str | GenerationRequest, image_urls: Sequence[str], images: Sequence[ImageInput], options: GenerationOptions
+) -> Kind:
+    """The kind of request whose run times a generation's wait learns from and teaches."""
+    if isinstance(prompt, GenerationRequest):
+        return kind_of(prompt.resolution, len(prompt.image_urls))
+    resolution = options.get("resolution") or GenerationRequest.model_fields["resolution"].default
+    return kind_of(str(resolution), len(image_urls) + len(images))
+
+
 def _status_of_created(task: Task) -> TaskStatus:
     """The status a create answer implies, so progress callbacks learn the task id before the first poll."""
     return TaskStatus.model_validate(
@@ -93,7 +107,11 @@ class NanoBanana:
         max_concurrency: Requests in flight at once across the whole client (sockets are capped alike).
         requests_per_second: A client-wide request rate limit; None for none. The client also slows
             itself down when the server answers 429, and recovers gradually.
-        poll: How `wait` spaces its status calls.
+        poll: A fixed schedule for `wait`'s status calls. By default a generation's wait follows a schedule
+            learned from the run times of this client's earlier tasks (see the polling concepts page), and a
+            wait on a task created elsewhere follows ``PollPolicy()``.
+        remember_timings: Keep the learned run times in a file beside ``session_file`` (one section per API
+            host), so the next process starts from them; the CLI turns this on.
         wait_timeout: Default seconds `wait` and `generate` wait for a task.
         max_download_bytes: Largest result `download` accepts.
         session: An ``aiohttp.ClientSession`` of yours to send requests with. The client never closes it.
@@ -123,6 +141,7 @@ class NanoBanana:
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         requests_per_second: float | None = None,
         poll: PollPolicy | None = None,
+        remember_timings: bool = False,
         wait_timeout: float | None = _config.DEFAULT_WAIT_TIMEOUT,
         max_download_bytes: int = _config.DEFAULT_MAX_DOWNLOAD_BYTES,
         session: aiohttp.ClientSession | None = None,
@@ -149,7 +168,12 @@ class NanoBanana:
             requests_per_second=requests_per_second,
             session=session,
         )
-        self.poll = poll or PollPolicy()
+        self.poll = poll
+        self._timings = TaskTimings()
+        self._timings_path = _timings_file.path_beside(self._session_file) if remember_timings else None
+        if self._timings_path is not None:
+            self._timings.load(_timings_file.load(self._timings_path, resolved_base))
+        self._planner = Planner(self._timings)
         self.wait_timeout = wait_timeout
         self.max_download_bytes = max_download_bytes
         self._rng = random.Random()
@@ -168,7 +192,12 @@ class NanoBanana:
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection pool the client created (a ``session=`` of yours stays open). Idempotent."""
+        """Close the connection pool the client created (a ``session=`` of yours stays open). Idempotent.
+
+        With ``remember_timings``, also saves what this client learned of task run times.
+        """
+        if self._timings_path is not None:
+            _timings_file.save(self._timings_path, self.base_url, self._timings.take_fresh())
         await self._transport.close()
 
     def __repr__(self) -> str:
@@ -282,7 +311,7 @@ class NanoBanana:
             timeout: Seconds to wait; None (the default) uses the client's ``wait_timeout``. To wait for ever,
                 make the client with ``wait_timeout=None``.
             on_update: Called (plain or async function) with the status whenever its state changes.
-            poll: The interval schedule for this wait; defaults to the client's.
+            poll: The interval schedule for this wait; defaults to the client's, else ``PollPolicy()``.
 
         Returns:
             The final status of a successful task (``status.url`` is the result).
@@ -292,7 +321,7 @@ class NanoBanana:
             WaitTimeoutError: Still running after ``timeout``; resume with ``wait(err.task_id)``.
             APIStatusError: A non-transient error such as 401 or 404.
         """
-        return await self._wait(task_id, timeout=timeout, on_update=on_update, poll=poll, initial_delay=0.0)
+        return await self._wait(task_id, timeout=timeout, on_update=on_update, poll=poll, created_at=None)
 
     def _wait(
         self,
@@ -301,18 +330,24 @@ class NanoBanana:
         timeout: float | None,
         on_update: OnUpdate | None,
         poll: PollPolicy | None,
-        initial_delay: float,
+        created_at: float | None,
+        kind: Kind = ANY_KIND,
         created: Task | None = None,
     ) -> Coroutine[None, None, TaskStatus]:
         # A plain function handing back the wait's coroutine: a waiting generation holds one frame less.
+        policy = poll or self.poll
+        schedule: WaitSchedule
+        if policy is None and created_at is not None:
+            schedule = self._planner.schedule(kind, self._rng)
+        else:  # a task of unknown age cannot be placed on a learned schedule
+            schedule = FixedSchedule(policy or PollPolicy(), self._rng)
         return poll_until_done(
             self.status,
             task_id=task_id,
             timeout=self.wait_timeout if timeout is None else timeout,
-            policy=poll or self.poll,
+            schedule=schedule,
+            created_at=created_at,
             on_update=on_update,
-            initial_delay=initial_delay,
-            rng=self._rng,
             # Only a callback needs to hear of the task before the first poll; the model is not built for nothing.
             initial=None if created is None or on_update is None else _status_of_created(created),
         )
@@ -417,6 +452,7 @@ class NanoBanana:
             )
             ```
         """
+        kind = _kind(prompt, image_urls, images, options)
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
         task_id = task.task_id
         # Only a callback needs the create answer. With thousands of generations waiting at once, each holds
@@ -426,7 +462,9 @@ class NanoBanana:
         try:
             # The final status goes straight to _fetch_result, which parks it while the download waits its turn.
             return await self._fetch_result(
-                task_id, await self._wait_done(task_id, timeout=timeout, on_update=on_update, created=created), output
+                task_id,
+                await self._wait_done(task_id, timeout=timeout, on_update=on_update, created=created, kind=kind),
+                output,
             )
         except NanoBananaError as exc:
             exc.task_id = task_id
@@ -515,16 +553,17 @@ class NanoBanana:
         on_update: OnUpdate | None = None,
         initial_delay: float | None = None,
         created: Task | None = None,
+        kind: Kind = ANY_KIND,
     ) -> Coroutine[None, None, TaskStatus]:
-        """Wait for a task just created: the first poll comes after a jittered first interval.
+        """Wait for a task just created: the first poll comes when the schedule says.
 
+        ``initial_delay=0.0`` marks a task created earlier (a resumed batch item): it is looked at at once.
         With ``created`` (the create answer), ``on_update`` hears of the task at once, before any poll.
         A plain function handing back `_wait`'s coroutine, so a waiting generation holds one frame less.
         """
-        if initial_delay is None:
-            initial_delay = self.poll.initial * (1.0 + self._rng.uniform(0.0, self.poll.jitter))
+        created_at = time.monotonic() if initial_delay is None else None
         return self._wait(
-            task_id, timeout=timeout, on_update=on_update, poll=None, initial_delay=initial_delay, created=created
+            task_id, timeout=timeout, on_update=on_update, poll=None, created_at=created_at, kind=kind, created=created
         )
 
     async def _fetch_result(

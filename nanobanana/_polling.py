@@ -1,9 +1,9 @@
 """The wait loop: poll a task's status until it is terminal, with a growing, jittered interval.
 
 Built on tenacity: the "retry" condition is "not finished yet, or a transient error" and the wait is the
-`PollPolicy` schedule (jittered, and never shorter than a 429's ``Retry-After``). The wait's ``timeout`` is
-one deadline around all of it (sleeps, status calls, a call queued behind the client's other requests), so a
-wait never overruns it by more than the scheduling slack.
+`WaitSchedule`'s delay (never shorter than a 429's ``Retry-After``); the schedule hears what the wait saw at the
+end. The wait's ``timeout`` is one deadline around all of it (sleeps, status calls, a call queued behind the
+client's other requests), so a wait never overruns it by more than the scheduling slack.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import random
 import sys
+import time
 from collections.abc import Awaitable, Callable
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, retry_if_result
 
-from ._config import PollPolicy
 from ._deadlines import Deadlines, Entry, deadlines
 from ._exceptions import (
     APIConnectionError,
@@ -27,6 +26,7 @@ from ._exceptions import (
     RateLimitError,
     WaitTimeoutError,
 )
+from ._wait_schedule import Finished, WaitSchedule
 from .types import TaskStatus
 
 if sys.version_info >= (3, 11):
@@ -54,15 +54,14 @@ def is_transient(exc: BaseException) -> bool:
 
 
 class _Schedule:
-    """The tenacity wait: the policy's interval with jitter, and at least a 429's Retry-After."""
+    """The tenacity wait: the schedule's delay, and at least a 429's Retry-After."""
 
-    def __init__(self, policy: PollPolicy, rng: random.Random) -> None:
-        self._policy = policy
-        self._rng = rng
+    def __init__(self, schedule: WaitSchedule, origin: float) -> None:
+        self._schedule = schedule
+        self._origin = origin
 
     def __call__(self, retry_state: RetryCallState) -> float:
-        interval = self._policy.interval(retry_state.attempt_number)
-        interval *= 1.0 + self._rng.uniform(0.0, self._policy.jitter)
+        interval = self._schedule.next_delay(time.monotonic() - self._origin, retry_state.attempt_number)
         outcome = retry_state.outcome
         exc = outcome.exception() if outcome is not None and outcome.failed else None
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
@@ -75,10 +74,9 @@ async def poll_until_done(
     *,
     task_id: str,
     timeout: float | None,
-    policy: PollPolicy,
+    schedule: WaitSchedule,
+    created_at: float | None = None,
     on_update: OnUpdate | None = None,
-    initial_delay: float = 0.0,
-    rng: random.Random | None = None,
     initial: TaskStatus | None = None,
 ) -> TaskStatus:
     """Call ``fetch(task_id)`` until the task has finished, and return its final status if it succeeded.
@@ -87,10 +85,11 @@ async def poll_until_done(
         fetch: Reads a task's status once.
         task_id: The task.
         timeout: Seconds before giving up with WaitTimeoutError; None waits for ever.
-        policy: The interval schedule.
+        schedule: When to call, and what to tell at the end.
+        created_at: ``time.monotonic()`` when the task was created: the first call then waits for the
+            schedule (a just-created task is never done at once). None for a task created elsewhere: the first
+            call is made at once, and the schedule's clock starts with the wait.
         on_update: Called with each status whose state word differs from the previous one.
-        initial_delay: Seconds to sleep before the first call (a just-created task is never done at once).
-        rng: The source of jitter (tests pass a seeded one).
         initial: A status already known (the create answer's): ``on_update`` sees it at once, so a caller
             learns the task before the first poll, and it is the last status if no poll succeeds.
 
@@ -102,7 +101,8 @@ async def poll_until_done(
     """
     # Everything runs in this one coroutine, up to the status call: thousands of waits may be queued for a
     # status call at once, and every frame each of them holds is work for the garbage collector.
-    wait = _Wait(fetch, task_id, on_update, initial)
+    origin = time.monotonic() if created_at is None else created_at
+    wait = _Wait(fetch, task_id, on_update, initial, schedule, origin)
     expiry: Deadlines | None = None
     due = 0.0
     if sys.version_info >= (3, 11) and timeout is not None:
@@ -117,8 +117,8 @@ async def poll_until_done(
             try:
                 if initial is not None:
                     await wait.notify(initial)
-                if initial_delay > 0:
-                    await asyncio.sleep(initial_delay)
+                if created_at is not None:
+                    await asyncio.sleep(schedule.next_delay(time.monotonic() - origin, 0))
                 # The first call runs outside tenacity (whose set-up costs more than a loopback status call, and a
                 # task is often done at the first look); the loop, built only if needed, replays its outcome as
                 # if it had made that call itself.
@@ -128,13 +128,14 @@ async def poll_until_done(
                     if not is_transient(exc):
                         raise
                     wait.failure = exc
+                    wait.calls += 1
                 else:
                     await wait.seen(status)
                     if status.is_done:
                         return _succeeded(task_id, status)
                 wait.replay = True
                 retrying = AsyncRetrying(
-                    retry=_KEEP_POLLING, wait=_Schedule(policy, rng or random.Random()), before_sleep=_log_transient
+                    retry=_KEEP_POLLING, wait=_Schedule(schedule, origin), before_sleep=_log_transient
                 )
                 status = await retrying(wait.attempt)
             finally:
@@ -175,7 +176,19 @@ class _Wait:
     keeps the garbage collector's work (the cost that grows with the number of waits) down.
     """
 
-    __slots__ = ("_fetch", "_on_update", "_task_id", "failure", "last", "last_word", "replay")
+    __slots__ = (
+        "_fetch",
+        "_on_update",
+        "_origin",
+        "_schedule",
+        "_task_id",
+        "calls",
+        "failure",
+        "last",
+        "last_pending",
+        "last_word",
+        "replay",
+    )
 
     def __init__(
         self,
@@ -183,8 +196,14 @@ class _Wait:
         task_id: str,
         on_update: OnUpdate | None,
         initial: TaskStatus | None,
+        schedule: WaitSchedule,
+        origin: float,
     ) -> None:
         self._fetch = fetch
+        self._schedule = schedule
+        self._origin = origin
+        self.calls = 0
+        self.last_pending: float | None = None
         self._task_id = task_id
         self._on_update = on_update
         self.last = initial
@@ -205,6 +224,7 @@ class _Wait:
             status = await self._fetch(self._task_id)
         except Exception as exc:
             self.failure = exc
+            self.calls += 1
             raise
         await self.seen(status)
         return status
@@ -212,6 +232,12 @@ class _Wait:
     async def seen(self, status: TaskStatus) -> None:
         self.last = status
         self.failure = None
+        self.calls += 1
+        now = time.monotonic() - self._origin
+        if status.is_done:
+            self._schedule.finished(Finished(self.last_pending, now, status, self.calls))
+        else:
+            self.last_pending = now
         await self.notify(status)
 
     async def notify(self, status: TaskStatus) -> None:
