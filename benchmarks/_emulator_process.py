@@ -22,6 +22,7 @@ import asyncio
 import multiprocessing
 import multiprocessing.connection
 import os
+from collections import Counter
 from types import TracebackType
 from typing import Any
 
@@ -76,6 +77,9 @@ def _execute(emu: Any, command: str, args: tuple[Any, ...]) -> Any:
         return None
     if command == "issue_token":
         return emu.issue_token(*args)
+    if command == "status_calls":
+        # task id -> status calls it received (needs record_requests, the emulator's default).
+        return dict(Counter(r.body.get("taskId") for r in emu.requests if r.endpoint == "status"))
     if command == "task_timings":
         # task id -> (monotonic start, seconds to finish): the task is complete at start + finish_after.
         return {task_id: (task.started, task.finish_after) for task_id, task in emu.tasks.items()}

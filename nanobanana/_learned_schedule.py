@@ -20,8 +20,10 @@ from datetime import datetime
 from ._timing import Distribution, Kind, Span, TaskTimings
 from ._wait_schedule import Finished
 
-BUDGET = 0.45
+BUDGET = 0.3
 """Seconds of expected lag one status call is worth (see the module docstring)."""
+PRIOR_BUDGET = 0.45
+"""The budget of a plan from the prior alone: a guess is followed more sparingly than what was seen."""
 MIN_GAP = 0.25
 """The shortest gap between looks, seconds."""
 MAX_GAP = 60.0
@@ -42,26 +44,26 @@ REPLAN_EVERY = 8
 """A kind's plan is laid out again after at most this many new observations (fewer while history is short)."""
 
 
-def plan_looks(distribution: Distribution) -> tuple[float, ...]:
+def plan_looks(distribution: Distribution, budget: float = BUDGET) -> tuple[float, ...]:
     """The nominal look times, seconds after creation, up to where `TAIL_SHARE` of run times remain."""
     looks: list[float] = []
     t = 0.0
     while 1.0 - distribution.cdf(t) > TAIL_SHARE and len(looks) < 1000:
-        t += _gap(distribution, t)
+        t += _gap(distribution, t, budget)
         looks.append(t)
     return tuple(looks)
 
 
-def _gap(distribution: Distribution, t: float) -> float:
-    """The longest gap after ``t`` whose chance of catching the end, times its length, stays within `BUDGET`."""
+def _gap(distribution: Distribution, t: float, budget: float) -> float:
+    """The longest gap after ``t`` whose chance of catching the end, times its length, stays within ``budget``."""
     at_t = distribution.cdf(t)
     left = 1.0 - at_t
     low, high = MIN_GAP, MAX_GAP
-    if (distribution.cdf(t + high) - at_t) * high <= BUDGET * left:
+    if (distribution.cdf(t + high) - at_t) * high <= budget * left:
         return high
     for _ in range(30):
         middle = (low + high) / 2
-        if (distribution.cdf(t + middle) - at_t) * middle <= BUDGET * left:
+        if (distribution.cdf(t + middle) - at_t) * middle <= budget * left:
             low = middle
         else:
             high = middle
@@ -110,7 +112,8 @@ class Planner:
         cached = self._plans.get(kind)
         if cached is not None and version - cached[0] < min(REPLAN_EVERY, 1 + self.timings.count(kind) // 4):
             return cached[1]
-        looks = plan_looks(self.timings.distribution(kind))
+        budget = BUDGET if self.timings.version else PRIOR_BUDGET
+        looks = plan_looks(self.timings.distribution(kind), budget)
         self._plans[kind] = (version, looks)
         return looks
 

@@ -36,10 +36,10 @@ MAX_RUN_TIME = 3600.0
 """Longer spans are clipped: a wait that long says nothing useful about where to look next time."""
 
 PRIOR: tuple[tuple[float, float, float], ...] = (
-    (0.5, 8.0, 0.3),
-    (8.0, 25.0, 0.1),
-    (25.0, 45.0, 0.55),
-    (45.0, 75.0, 0.05),
+    (0.5, 10.0, 0.3),
+    (10.0, 25.0, 0.15),
+    (25.0, 45.0, 0.45),
+    (45.0, 90.0, 0.1),
 )
 """``(low, high, share)``: the capture's task took 35.4 s; the emulator's and quick jobs take seconds."""
 

@@ -163,7 +163,7 @@ def test_a_warm_plan_beats_fixed_3_5_s_polling_on_calls_for_a_35_s_task() -> Non
 
 
 def test_a_cold_plan_makes_no_more_calls_than_fixed_3_5_s_polling_for_the_captured_task() -> None:
-    looks = plan_looks(TaskTimings().distribution(ANY_KIND))
+    looks = Planner(TaskTimings()).looks(ANY_KIND)
     assert _calls(looks, 35.4) <= 11  # fixed 3.5 s polling: 11 calls
 
 
