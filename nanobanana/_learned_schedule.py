@@ -88,7 +88,12 @@ def observed_span(seen: Finished) -> Span:
     generation = seen.status.generation
     created = generation.created_date if generation is not None else None
     updated = generation.updated_date if generation is not None else None
-    if isinstance(created, datetime) and isinstance(updated, datetime):
+    # Both dates must carry a time zone, or neither: a mix cannot be subtracted.
+    if (
+        isinstance(created, datetime)
+        and isinstance(updated, datetime)
+        and (created.tzinfo is None) == (updated.tzinfo is None)
+    ):
         run_time = (updated - created).total_seconds()
         if low - SERVER_CLOCK_SLACK <= run_time <= high + SERVER_CLOCK_SLACK:
             return run_time, run_time

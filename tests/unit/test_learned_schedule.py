@@ -134,6 +134,13 @@ def test_a_server_run_time_that_contradicts_the_client_falls_back_to_the_window(
     assert observed_span(Finished(33.0, 36.0, _status(80.0), 9)) == (33.0, 36.0)
 
 
+def test_server_dates_with_and_without_a_time_zone_fall_back_to_the_window() -> None:
+    generation = {"id": "t", "status": "succeed", "createdDate": "2026-01-06T00:00:00Z"}
+    generation["updatedDate"] = "2026-01-06T00:00:35"
+    status = TaskStatus.model_validate({"taskId": "t", "generations": [generation]})
+    assert observed_span(Finished(33.0, 36.0, status, 9)) == (33.0, 36.0)
+
+
 def test_without_server_dates_the_run_time_lies_between_the_last_two_looks() -> None:
     status = TaskStatus.model_validate({"taskId": "t", "generations": [{"id": "t", "status": "succeed"}]})
     assert observed_span(Finished(None, 4.0, status, 1)) == (0.0, 4.0)
