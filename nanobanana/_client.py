@@ -19,7 +19,7 @@ from . import _auth, _config, _session_file, _timings_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
 from ._config import PollPolicy
 from ._download import download as _download
-from ._exceptions import InvalidInputError, NanoBananaError
+from ._exceptions import InvalidInputError, NanoBananaError, invalid_input
 from ._inputs import ImageInput, gather_all, is_url, load_image
 from ._learned_schedule import Planner
 from ._polling import OnUpdate, poll_until_done
@@ -54,21 +54,14 @@ def _build_request(
     try:
         return GenerationRequest(prompt=prompt, image_urls=tuple(image_urls), **options)
     except ValidationError as exc:
-        raise _invalid_request(exc) from exc
-
-
-def _invalid_request(exc: ValidationError) -> InvalidInputError:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in error['loc']) or 'request'}: {error['msg']}" for error in exc.errors()
-    )
-    return InvalidInputError(f"invalid generation request: {problems}")
+        raise invalid_input(exc, "generation request") from exc
 
 
 def _with_more_urls(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
     try:
         return GenerationRequest.model_validate({**request.model_dump(), "image_urls": (*request.image_urls, *urls)})
     except ValidationError as exc:
-        raise _invalid_request(exc) from exc
+        raise invalid_input(exc, "generation request") from exc
 
 
 def _kind(
@@ -113,8 +106,14 @@ class NanoBanana:
         remember_timings: Keep the learned run times in a file beside ``session_file`` (one section per API
             host), so the next process starts from them; the CLI turns this on.
         wait_timeout: Default seconds `wait` and `generate` wait for a task.
-        max_download_bytes: Largest result `download` accepts.
+        max_download_bytes: Largest result `download` accepts (after any decoding).
+        max_concurrent_downloads: Downloads in flight at once; the file host's own limit, so slow downloads
+            never hold the places of API requests (``max_concurrency``).
+        download_timeout: Seconds a whole download may take; None (the default) bounds only the silence
+            between bytes (the client's ``timeout``).
         session: An ``aiohttp.ClientSession`` of yours to send requests with. The client never closes it.
+        allow_insecure_http: Allow a plain ``http://`` base URL to another machine, which sends the session
+            cookie in clear. Loopback hosts (the emulator) never need it.
 
     Example:
         ```python
@@ -144,7 +143,10 @@ class NanoBanana:
         remember_timings: bool = False,
         wait_timeout: float | None = _config.DEFAULT_WAIT_TIMEOUT,
         max_download_bytes: int = _config.DEFAULT_MAX_DOWNLOAD_BYTES,
+        max_concurrent_downloads: int = _config.DEFAULT_MAX_DOWNLOADS,
+        download_timeout: float | None = None,
         session: aiohttp.ClientSession | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         resolved_base = (base_url or os.environ.get(_config.ENV_BASE_URL) or _config.DEFAULT_BASE_URL).rstrip("/")
         self._session_file = (
@@ -167,6 +169,9 @@ class NanoBanana:
             max_concurrency=max_concurrency,
             requests_per_second=requests_per_second,
             session=session,
+            allow_insecure_http=allow_insecure_http,
+            max_downloads=max_concurrent_downloads,
+            download_timeout=download_timeout,
         )
         self.poll = poll
         self._timings = TaskTimings()
@@ -257,8 +262,6 @@ class NanoBanana:
             final = await client.wait(task.task_id)
             ```
         """
-        # Only the wire body is kept while the request waits for its turn: with thousands queued, every object
-        # a waiting create holds is work for the garbage collector.
         body = (await self._prepare(_build_request(prompt, image_urls, options), images)).to_wire()
         answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
         if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
@@ -321,7 +324,9 @@ class NanoBanana:
             WaitTimeoutError: Still running after ``timeout``; resume with ``wait(err.task_id)``.
             APIStatusError: A non-transient error such as 401 or 404.
         """
-        return await self._wait(task_id, timeout=timeout, on_update=on_update, poll=poll, created_at=None)
+        return await self._wait(
+            task_id, timeout=timeout, on_update=on_update, poll=poll, first_delay=0.0, created_at=time.monotonic()
+        )
 
     def _wait(
         self,
@@ -330,14 +335,14 @@ class NanoBanana:
         timeout: float | None,
         on_update: OnUpdate | None,
         poll: PollPolicy | None,
-        created_at: float | None,
+        first_delay: float | None,
+        created_at: float,
         kind: Kind = ANY_KIND,
         created: Task | None = None,
     ) -> Coroutine[None, None, TaskStatus]:
-        # A plain function handing back the wait's coroutine: a waiting generation holds one frame less.
         policy = poll or self.poll
         schedule: WaitSchedule
-        if policy is None and created_at is not None:
+        if policy is None and first_delay is None:  # a task just created: its age is known
             schedule = self._planner.schedule(kind, self._rng)
         else:  # a task of unknown age cannot be placed on a learned schedule
             schedule = FixedSchedule(policy or PollPolicy(), self._rng)
@@ -348,7 +353,8 @@ class NanoBanana:
             schedule=schedule,
             created_at=created_at,
             on_update=on_update,
-            # Only a callback needs to hear of the task before the first poll; the model is not built for nothing.
+            first_delay=first_delay,
+            # Only a callback needs to hear of the task before the first poll.
             initial=None if created is None or on_update is None else _status_of_created(created),
         )
 
@@ -455,17 +461,12 @@ class NanoBanana:
         kind = _kind(prompt, image_urls, images, options)
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
         task_id = task.task_id
-        # Only a callback needs the create answer. With thousands of generations waiting at once, each holds
-        # as little as it can: every object they hold is work for the garbage collector.
-        created = task if on_update is not None else None
-        del task
+        created_at = time.monotonic()
         try:
-            # The final status goes straight to _fetch_result, which parks it while the download waits its turn.
-            return await self._fetch_result(
-                task_id,
-                await self._wait_done(task_id, timeout=timeout, on_update=on_update, created=created, kind=kind),
-                output,
+            final = await self._wait_done(
+                task_id, timeout=timeout, on_update=on_update, created=task, created_at=created_at, kind=kind
             )
+            return await self._fetch_result(task_id, final, output)
         except NanoBananaError as exc:
             exc.task_id = task_id
             raise
@@ -553,34 +554,34 @@ class NanoBanana:
         on_update: OnUpdate | None = None,
         initial_delay: float | None = None,
         created: Task | None = None,
+        created_at: float | None = None,
         kind: Kind = ANY_KIND,
     ) -> Coroutine[None, None, TaskStatus]:
         """Wait for a task just created: the first poll comes when the schedule says.
 
-        ``initial_delay=0.0`` marks a task created earlier (a resumed batch item): it is looked at at once.
-        With ``created`` (the create answer), ``on_update`` hears of the task at once, before any poll.
-        A plain function handing back `_wait`'s coroutine, so a waiting generation holds one frame less.
+        ``initial_delay`` overrides that first sleep (0 polls at once, for a task created long ago, which then
+        follows a fixed schedule: its age is unknown). With ``created`` (the create answer), ``on_update`` hears
+        of the task at once, before any poll. ``kind`` is its request's, for the learned schedule.
         """
-        created_at = time.monotonic() if initial_delay is None else None
         return self._wait(
-            task_id, timeout=timeout, on_update=on_update, poll=None, created_at=created_at, kind=kind, created=created
+            task_id,
+            timeout=timeout,
+            on_update=on_update,
+            poll=None,
+            first_delay=initial_delay,
+            created_at=time.monotonic() if created_at is None else created_at,
+            kind=kind,
+            created=created,
         )
 
     async def _fetch_result(
         self, task_id: str, final: TaskStatus, output: str | os.PathLike[str] | None
     ) -> GenerationResult:
-        """Download a finished task's result to ``output`` (or into memory).
-
-        While the download waits for an in-flight place, the final status is kept as its JSON, not as a model:
-        with thousands of generations queued for their downloads, a model each (six objects for the garbage
-        collector, about 2 KB) slows them all down measurably (see the benchmarks page).
-        """
+        """Download a finished task's result to ``output`` (or into memory)."""
         url = final.url
         assert url is not None
-        parked = final.model_dump_json(by_alias=True, exclude_unset=True)
-        del final
         fetched = await _download(self._transport, url, output, max_bytes=self.max_download_bytes)
-        status = TaskStatus.model_validate_json(parked)
+        status = final
         if isinstance(fetched, Path):
             return GenerationResult(task_id=task_id, url=url, path=fetched, status=status)
         return GenerationResult(task_id=task_id, url=url, content=fetched, status=status)

@@ -131,6 +131,7 @@ class World:
     counts: Counter[str] = field(default_factory=Counter)
     results: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
+    rate_limited: int = 0
 
     def __post_init__(self) -> None:
         self.rng.seed(self.config.seed)
