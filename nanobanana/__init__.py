@@ -28,6 +28,7 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchAbortedError,
     ClientClosedError,
     CloudflareError,
     DownloadError,
@@ -40,6 +41,7 @@ from ._exceptions import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    UncertainCreateError,
     WaitTimeoutError,
 )
 from ._inputs import ImageInput
@@ -64,6 +66,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchAbortedError",
     "ClientClosedError",
     "CloudflareError",
     "BatchInput",
@@ -94,6 +97,7 @@ __all__ = [
     "Task",
     "TaskState",
     "TaskStatus",
+    "UncertainCreateError",
     "User",
     "WaitTimeoutError",
     "__version__",
