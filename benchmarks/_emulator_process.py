@@ -22,6 +22,7 @@ import asyncio
 import multiprocessing
 import multiprocessing.connection
 import os
+from collections import Counter
 from types import TracebackType
 from typing import Any
 
@@ -76,6 +77,18 @@ def _execute(emu: Any, command: str, args: tuple[Any, ...]) -> Any:
         return None
     if command == "issue_token":
         return emu.issue_token(*args)
+    if command == "looks":
+        # task id -> (status calls it received, when the first call that found it finished arrived), from the
+        # recorded requests (record_requests, the emulator's default) on the emulator's monotonic clock.
+        calls: Counter[str] = Counter()
+        first_done: dict[str, float] = {}
+        for r in emu.requests:
+            task = emu.tasks.get(r.body.get("taskId")) if r.endpoint == "status" else None
+            if task is not None:
+                calls[task.task_id] += 1
+                if r.at >= task.started + task.finish_after:
+                    first_done.setdefault(task.task_id, r.at)
+        return {task_id: (count, first_done.get(task_id)) for task_id, count in calls.items()}
     if command == "task_timings":
         # task id -> (monotonic start, seconds to finish): the task is complete at start + finish_after.
         return {task_id: (task.started, task.finish_after) for task_id, task in emu.tasks.items()}

@@ -36,6 +36,8 @@ PAGE = DOCS / "benchmarks.md"
 PLOT = DOCS / "benchmarks.png"
 NOTES = Path(__file__).resolve().parent / "NOTES.md"
 RESULTS = Path(__file__).resolve().parent / "results.json"
+# Written by bench_wait_schedule.py (a separate run of several minutes); kept on the page between its markers.
+WAIT_SECTION = Path(__file__).resolve().parent / "wait_schedule.md"
 
 FULL = {
     "overhead": {"calls": 2000, "rounds": 7, "warmup": 200},
@@ -386,6 +388,8 @@ def write_page(results: dict[str, Any], meta: dict[str, Any]) -> None:
     ours = ["| Module | Self (ms) | Cumulative (ms) |", "| --- | --- | --- |"]
     ours += [f"| `{o['module']}` | {o['self_ms']:.1f} | {o['cumulative_ms']:.1f} |" for o in offenders if o.get("ours")]
     notes = NOTES.read_text(encoding="utf-8") if NOTES.exists() else ""
+    wait = WAIT_SECTION.read_text(encoding="utf-8") if WAIT_SECTION.exists() else ""
+    wait_block = f"<!-- wait-schedule:start -->\n{wait}<!-- wait-schedule:end -->\n\n" if wait else ""
     errors = {n: r["sdk"]["errors"] for n, r in results.get("throughput", {}).items()}
     failures = (
         "No generation failed, at any N."
@@ -422,7 +426,7 @@ This run: nanobanana {meta["version"]}, Python {meta["python"]}, aiohttp {meta["
 
 ![Benchmark ratios, throughput, polling lag and download memory](benchmarks.png)
 
-## What is measured
+{wait_block}## What is measured
 
 - **Overhead per call**: `client.status()` and `client.create()` one at a time, thousands of calls, against the
   same POST written with bare aiohttp (one `ClientSession`, `json=`, `resp.json()`). SDK and raw rounds alternate

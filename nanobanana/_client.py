@@ -15,16 +15,18 @@ import aiohttp
 from pydantic import ValidationError
 from typing_extensions import Self, Unpack
 
-from . import _auth, _config, _session_file
+from . import _auth, _config, _session_file, _timings_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
 from ._batch_steps import ClientSteps, UploadMemory
 from ._config import PollPolicy
 from ._download import download as _download
 from ._exceptions import InvalidInputError, NanoBananaError, invalid_input
 from ._inputs import ImageInput, LocalImage, gather_all, is_url, load_image
+from ._learned_schedule import Planner
 from ._polling import OnUpdate, poll_until_done
+from ._timing import ANY_KIND, Kind, TaskTimings, kind_of
 from ._transport import Transport
-from ._wait_schedule import FixedSchedule
+from ._wait_schedule import FixedSchedule, WaitSchedule
 from .types import (
     GenerationOptions,
     GenerationRequest,
@@ -63,6 +65,16 @@ def _with_more_urls(request: GenerationRequest, urls: Sequence[str]) -> Generati
         raise invalid_input(exc, "generation request") from exc
 
 
+def _kind(
+    prompt: str | GenerationRequest, image_urls: Sequence[str], images: Sequence[ImageInput], options: GenerationOptions
+) -> Kind:
+    """The kind of request whose run times a generation's wait learns from and teaches."""
+    if isinstance(prompt, GenerationRequest):
+        return kind_of(prompt.resolution, len(prompt.image_urls))
+    resolution = options.get("resolution") or GenerationRequest.model_fields["resolution"].default
+    return kind_of(str(resolution), len(image_urls) + len(images))
+
+
 def _status_of_created(task: Task) -> TaskStatus:
     """The status a create answer implies, so progress callbacks learn the task id before the first poll."""
     return TaskStatus.model_validate(
@@ -89,7 +101,11 @@ class NanoBanana:
         max_concurrency: Requests in flight at once across the whole client (sockets are capped alike).
         requests_per_second: A client-wide request rate limit; None for none. The client also slows
             itself down when the server answers 429, and recovers gradually.
-        poll: How `wait` spaces its status calls.
+        poll: A fixed schedule for `wait`'s status calls. By default a generation's wait follows a schedule
+            learned from the run times of this client's earlier tasks (see the polling concepts page), and a
+            wait on a task created elsewhere follows ``PollPolicy()``.
+        remember_timings: Keep the learned run times in a file beside ``session_file`` (one section per API
+            host), so the next process starts from them; the CLI turns this on.
         wait_timeout: Default seconds `wait` and `generate` wait for a task.
         max_download_bytes: Largest result `download` accepts (after any decoding).
         max_concurrent_downloads: Downloads in flight at once; the file host's own limit, so slow downloads
@@ -125,6 +141,7 @@ class NanoBanana:
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         requests_per_second: float | None = None,
         poll: PollPolicy | None = None,
+        remember_timings: bool = False,
         wait_timeout: float | None = _config.DEFAULT_WAIT_TIMEOUT,
         max_download_bytes: int = _config.DEFAULT_MAX_DOWNLOAD_BYTES,
         max_concurrent_downloads: int = _config.DEFAULT_MAX_DOWNLOADS,
@@ -157,7 +174,12 @@ class NanoBanana:
             max_downloads=max_concurrent_downloads,
             download_timeout=download_timeout,
         )
-        self.poll = poll or PollPolicy()
+        self.poll = poll
+        self._timings = TaskTimings()
+        self._timings_path = _timings_file.path_beside(self._session_file) if remember_timings else None
+        if self._timings_path is not None:
+            self._timings.load(_timings_file.load(self._timings_path, resolved_base))
+        self._planner = Planner(self._timings)
         self.wait_timeout = wait_timeout
         self.max_download_bytes = max_download_bytes
         self._rng = random.Random()
@@ -176,7 +198,12 @@ class NanoBanana:
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection pool the client created (a ``session=`` of yours stays open). Idempotent."""
+        """Close the connection pool the client created (a ``session=`` of yours stays open). Idempotent.
+
+        With ``remember_timings``, also saves what this client learned of task run times.
+        """
+        if self._timings_path is not None:
+            _timings_file.save(self._timings_path, self.base_url, self._timings.take_fresh())
         await self._transport.close()
 
     def __repr__(self) -> str:
@@ -297,7 +324,7 @@ class NanoBanana:
             timeout: Seconds to wait; None (the default) uses the client's ``wait_timeout``. To wait for ever,
                 make the client with ``wait_timeout=None``.
             on_update: Called (plain or async function) with the status whenever its state changes.
-            poll: The interval schedule for this wait; defaults to the client's.
+            poll: The interval schedule for this wait; defaults to the client's, else ``PollPolicy()``.
 
         Returns:
             The final status of a successful task (``status.url`` is the result).
@@ -320,13 +347,20 @@ class NanoBanana:
         poll: PollPolicy | None,
         first_delay: float | None,
         created_at: float,
+        kind: Kind = ANY_KIND,
         created: Task | None = None,
     ) -> Coroutine[None, None, TaskStatus]:
+        policy = poll or self.poll
+        schedule: WaitSchedule
+        if policy is None and first_delay is None:  # a task just created: its age is known
+            schedule = self._planner.schedule(kind, self._rng)
+        else:  # a task of unknown age cannot be placed on a learned schedule
+            schedule = FixedSchedule(policy or PollPolicy(), self._rng)
         return poll_until_done(
             self._poll_status,
             task_id=task_id,
             timeout=self.wait_timeout if timeout is None else timeout,
-            schedule=FixedSchedule(poll or self.poll, self._rng),
+            schedule=schedule,
             created_at=created_at,
             on_update=on_update,
             first_delay=first_delay,
@@ -434,12 +468,13 @@ class NanoBanana:
             )
             ```
         """
+        kind = _kind(prompt, image_urls, images, options)
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
         task_id = task.task_id
         created_at = time.monotonic()
         try:
             final = await self._wait_done(
-                task_id, timeout=timeout, on_update=on_update, created=task, created_at=created_at
+                task_id, timeout=timeout, on_update=on_update, created=task, created_at=created_at, kind=kind
             )
             return await self._fetch_result(task_id, final, output)
         except NanoBananaError as exc:
@@ -541,11 +576,13 @@ class NanoBanana:
         initial_delay: float | None = None,
         created: Task | None = None,
         created_at: float | None = None,
+        kind: Kind = ANY_KIND,
     ) -> Coroutine[None, None, TaskStatus]:
-        """Wait for a task just created: the first poll comes after the schedule's first interval.
+        """Wait for a task just created: the first poll comes when the schedule says.
 
-        ``initial_delay`` overrides that first sleep (0 polls at once, for a task created long ago). With
-        ``created`` (the create answer), ``on_update`` hears of the task at once, before any poll.
+        ``initial_delay`` overrides that first sleep (0 polls at once, for a task created long ago, which then
+        follows a fixed schedule: its age is unknown). With ``created`` (the create answer), ``on_update`` hears
+        of the task at once, before any poll. ``kind`` is its request's, for the learned schedule.
         """
         return self._wait(
             task_id,
@@ -554,6 +591,7 @@ class NanoBanana:
             poll=None,
             first_delay=initial_delay,
             created_at=time.monotonic() if created_at is None else created_at,
+            kind=kind,
             created=created,
         )
 

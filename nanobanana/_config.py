@@ -59,7 +59,7 @@ API_PREFIX = "/api/image-generation-nano-banana"
 
 
 class PollPolicy(BaseModel):
-    """How ``wait`` spaces its status calls.
+    """A fixed schedule for ``wait``'s status calls, instead of the schedule the client learns by default.
 
     The interval starts at ``initial`` and grows by ``multiplier`` up to ``maximum``; each sleep adds a random
     ``0..jitter`` fraction of itself so that many waiting tasks never poll in lockstep. The website polls every

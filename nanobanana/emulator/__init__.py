@@ -17,6 +17,7 @@ From a shell: ``python -m nanobanana.emulator --port 8000``. In pytest: the ``na
 """
 
 from ._config import EmulatorConfig
+from ._durations import Durations
 from ._faults import ENDPOINTS, Fault, Faults, FiredFault
 from ._images import sample_images
 from ._server import Emulator
@@ -25,6 +26,7 @@ from ._types import Knobs
 
 __all__ = [
     "ENDPOINTS",
+    "Durations",
     "EmulatedTask",
     "Emulator",
     "EmulatorConfig",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ._durations import Durations
+
 
 class EmulatorConfig(BaseModel):
     """How the emulated API behaves. Set at start (``Emulator(**knobs)``) or later (``emu.configure(...)``).
@@ -11,8 +13,8 @@ class EmulatorConfig(BaseModel):
     A change applies to tasks created after it; tasks already created keep the plan they were given.
 
     Attributes:
-        finish_after: Seconds from create to the final state: a number, or a ``(low, high)`` range to draw
-            from (seeded).
+        finish_after: Seconds from create to the final state: a number, a ``(low, high)`` range to draw from
+            (seeded), or a `Durations` distribution (normal, two modes, drifting over time, ...).
         states: The state words a running task reports, in order, spread evenly over ``finish_after``.
             The real service was seen answering ``waiting``.
         failure_rate: Share of tasks, 0 to 1, that end in failure instead of ``succeed``.
@@ -32,7 +34,7 @@ class EmulatorConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
-    finish_after: float | tuple[float, float] = Field(default=2.0)
+    finish_after: float | tuple[float, float] | Durations = Field(default=2.0)
     states: tuple[str, ...] = ("waiting",)
     failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     failure_state: str = "failed"
@@ -46,7 +48,9 @@ class EmulatorConfig(BaseModel):
 
     @field_validator("finish_after")
     @classmethod
-    def _non_negative(cls, value: float | tuple[float, float]) -> float | tuple[float, float]:
+    def _non_negative(cls, value: float | tuple[float, float] | Durations) -> float | tuple[float, float] | Durations:
+        if isinstance(value, Durations):
+            return value
         low, high = value if isinstance(value, tuple) else (value, value)
         if low < 0 or high < low:
             raise ValueError("finish_after must be >= 0, or a (low, high) range with 0 <= low <= high")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ._config import EmulatorConfig
+from ._durations import Durations
 
 
 def iso(moment: datetime) -> str:
@@ -129,6 +130,7 @@ class World:
     requests: list[RecordedRequest] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     results: dict[str, str] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
     rate_limited: int = 0
 
     def __post_init__(self) -> None:
@@ -146,8 +148,7 @@ class World:
 
     def create_task(self, owner: str | None, request: dict[str, Any]) -> EmulatedTask:
         config = self.config
-        finish = config.finish_after
-        duration = self.rng.uniform(*finish) if isinstance(finish, tuple) else float(finish)
+        duration = self._draw_duration(config.finish_after)
         task_id = uuid.UUID(int=self.rng.getrandbits(128)).hex
         result_name = uuid.UUID(int=self.rng.getrandbits(128), version=4)
         extension = str(request.get("output_format") or "png").lower()
@@ -167,6 +168,11 @@ class World:
         self.tasks[task_id] = task
         self.results[task.result_path] = task_id
         return task
+
+    def _draw_duration(self, finish: float | tuple[float, float] | Durations) -> float:
+        if isinstance(finish, Durations):
+            return finish.draw(self.rng, (time.monotonic() - self.started) / 60.0)
+        return self.rng.uniform(*finish) if isinstance(finish, tuple) else float(finish)
 
     def generation(self, task: EmulatedTask, file_url: str) -> dict[str, Any]:
         """The status answer's ``generations[0]`` for ``task``, now."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from ._durations import Durations
+
 
 class Knobs(TypedDict, total=False):
     """The `EmulatorConfig` fields, as keyword arguments; see `EmulatorConfig` for their meaning."""
 
-    finish_after: float | tuple[float, float]
+    finish_after: float | tuple[float, float] | Durations
     states: tuple[str, ...]
     failure_rate: float
     failure_state: str
