@@ -118,8 +118,8 @@ async def _fetch_once(transport: Transport, url: URL, path: _Destination, max_by
 async def _get(transport: Transport, url: URL) -> aiohttp.ClientResponse:
     """The GET of ``url``, following redirects itself so that each hop's headers are chosen for its host."""
     http = transport.session.for_downloads()
+    # The file host is not the API: the API's rate limit and its slow-down after a 429 do not apply here.
     for _ in range(MAX_REDIRECTS + 1):
-        await transport.pacer.turn()
         response = await http.get(
             url,
             headers=transport.session.download_headers(url),

@@ -105,12 +105,6 @@ class Pacer:
         # the rate it sends at.
         self._meter.tick(time.monotonic())
 
-    async def turn(self) -> None:
-        """Wait for this request's turn under the rate, without an in-flight place (downloads have their own)."""
-        if self.rate is not None:
-            await self._wait_turn()
-        self._meter.tick(time.monotonic())
-
     async def _wait_turn(self) -> None:
         now = time.monotonic()
         self._recover(now)
