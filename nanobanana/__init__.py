@@ -28,6 +28,7 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     DownloadError,
     GenerationFailedError,
     InsufficientCreditsError,
@@ -42,6 +43,7 @@ from ._exceptions import (
 )
 from ._inputs import ImageInput
 from ._polling import OnUpdate
+from ._sync import SyncNanoBanana
 from ._version import __version__
 from .types import (
     Generation,
@@ -67,6 +69,7 @@ __all__ = [
     "BatchOutcome",
     "BatchProgress",
     "BatchRun",
+    "ClientClosedError",
     "DownloadError",
     "Generation",
     "GenerationFailedError",
@@ -87,6 +90,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "SessionInfo",
+    "SyncNanoBanana",
     "Task",
     "TaskState",
     "TaskStatus",

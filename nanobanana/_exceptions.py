@@ -19,7 +19,8 @@ Every error is a `NanoBananaError`; catch that to handle them all. The tree::
     ├── GenerationFailedError       the task ended in a failure state (``task_id``, ``fail_msg``)
     ├── WaitTimeoutError            the task was still running when ``timeout`` ran out
     ├── DownloadError               the result could not be fetched or saved
-    └── JournalLockedError          another batch run is using the same journal file
+    ├── JournalLockedError          another batch run is using the same journal file
+    └── ClientClosedError           a `SyncNanoBanana` was used after `close`
 
 Errors never contain the session token: bodies quoted in messages are redacted first.
 """
@@ -41,6 +42,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "DownloadError",
     "GenerationFailedError",
     "InsufficientCreditsError",
@@ -260,3 +262,7 @@ class DownloadError(NanoBananaError):
 
 class JournalLockedError(NanoBananaError):
     """Another batch run holds this journal. Wait for it to finish, or use another journal file."""
+
+
+class ClientClosedError(NanoBananaError, RuntimeError):
+    """A `SyncNanoBanana` was used after `close` (or closed while the call ran). Make a new client."""
