@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
+import functools
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -13,8 +13,9 @@ from ._exceptions import ClientClosedError, InvalidInputError
 
 T = TypeVar("T")
 
-# Windows cannot interrupt a lock wait with Ctrl-C, so there a blocked call wakes up now and then to let it in.
-_WAKE_EVERY = 0.25 if os.name == "nt" else None
+# A blocked call wakes up this often to let a pending Ctrl-C in: one that lands on another thread, or just before
+# the wait begins, is otherwise only acted on when the wait ends (and Windows cannot interrupt a lock wait at all).
+_WAKE_EVERY = 0.1
 
 
 class LoopThread:
@@ -26,6 +27,8 @@ class LoopThread:
 
     def __init__(self, name: str) -> None:
         self._loop = asyncio.new_event_loop()
+        # Named like the loop's thread, so every thread the client starts can be told apart (and checked for).
+        self._loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(thread_name_prefix=name))
         self._lock = threading.Lock()
         self._stopping = False
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
@@ -60,8 +63,11 @@ class LoopThread:
             ClientClosedError: `stop` was called before or while the coroutine ran.
             InvalidInputError: Called from the loop's own thread.
         """
-        future = self._submit(coro)
+        # The future exists before anything is scheduled: an interruption at any point after this line can
+        # cancel it, and the coroutine with it, even one arriving while the coroutine is being handed over.
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
         try:
+            self._submit(coro, future)
             while not concurrent.futures.wait((future,), timeout=_WAKE_EVERY).done:
                 pass
             return future.result()
@@ -71,7 +77,7 @@ class LoopThread:
             future.cancel()
             raise
 
-    def _submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    def _submit(self, coro: Coroutine[Any, Any, T], future: concurrent.futures.Future[T]) -> None:
         if self.on_loop_thread:
             coro.close()
             raise InvalidInputError(
@@ -84,7 +90,16 @@ class LoopThread:
             if self._stopping:
                 coro.close()
                 raise ClientClosedError("the client is closed; make a new one")
-            return asyncio.run_coroutine_threadsafe(coro, self._loop)
+            self._loop.call_soon_threadsafe(self._start, coro, future)
+
+    def _start(self, coro: Coroutine[Any, Any, T], future: concurrent.futures.Future[T]) -> None:
+        """On the loop: run the coroutine as a task tied to ``future`` both ways, unless it was cancelled already."""
+        if future.cancelled():
+            coro.close()
+            return
+        task = self._loop.create_task(coro)
+        task.add_done_callback(functools.partial(_settle, future))
+        future.add_done_callback(functools.partial(_cancel_on_cancel, self._loop, task))
 
     def stop(self, last: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Cancel everything running, await ``last()``, then stop the loop and join its thread. Idempotent.
@@ -113,3 +128,26 @@ class LoopThread:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await last()
+
+
+def _cancel_on_cancel(
+    loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], future: concurrent.futures.Future[Any]
+) -> None:
+    """Called in the interrupted thread: cancel the task on its loop when the waiting thread gave up."""
+    if future.cancelled():
+        loop.call_soon_threadsafe(task.cancel)
+
+
+def _settle(future: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
+    """Pass a finished task's outcome to the waiting thread's future (whose cancellation wins a race)."""
+    if task.cancelled():
+        future.cancel()
+        future.set_running_or_notify_cancel()  # wakes a thread in concurrent.futures.wait, which cancel() does not
+        return
+    error = task.exception()  # read even when no one waits any more, so it is not reported as never retrieved
+    if not future.set_running_or_notify_cancel():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(task.result())
