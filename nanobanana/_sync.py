@@ -74,10 +74,10 @@ class _Following:
 
 def _report_interrupted(interruption: BaseException, task_id: str) -> None:
     """Say which task an interrupted call leaves running, in the log and on the traceback."""
-    message = f"interrupted; task {task_id} keeps running on the server: resume it with client.wait({task_id!r})"
-    logger.warning("%s", message[0].upper() + message[1:])
+    hint = f"task {task_id} keeps running on the server: resume it with client.wait({task_id!r})"
+    logger.warning("Interrupted; %s", hint)
     if sys.version_info >= (3, 11):
-        interruption.add_note(f"nanobanana: {message}")
+        interruption.add_note(f"nanobanana: {hint}")
 
 
 class SyncNanoBanana:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -42,6 +44,20 @@ def test_leaving_with_closes_the_client(nanobanana_emulator: Emulator) -> None:
     assert not _client_threads()
     with pytest.raises(ClientClosedError):
         client.whoami()
+
+
+def test_an_unclosed_client_is_closed_quietly_at_exit(nanobanana_emulator: Emulator) -> None:
+    script = (
+        "import sys; from nanobanana import SyncNanoBanana; "
+        "client = SyncNanoBanana(base_url=sys.argv[1], session_token=sys.argv[2]); "
+        "client.status(client.create('left open', image_urls=[sys.argv[3]]).task_id)"
+    )
+    args = [nanobanana_emulator.url, nanobanana_emulator.issue_token(), nanobanana_emulator.sample_urls[0]]
+    # -X dev shows every ResourceWarning and unclosed-resource report an unclosed pool would print.
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", script, *args], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 def test_close_twice_is_harmless(nanobanana_emulator: Emulator) -> None:
