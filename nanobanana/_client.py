@@ -6,7 +6,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import overload
@@ -17,10 +17,11 @@ from typing_extensions import Self, Unpack
 
 from . import _auth, _config, _session_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
+from ._batch_steps import ClientSteps, UploadMemory
 from ._config import PollPolicy
 from ._download import download as _download
 from ._exceptions import InvalidInputError, NanoBananaError, invalid_input
-from ._inputs import ImageInput, gather_all, is_url, load_image
+from ._inputs import ImageInput, LocalImage, gather_all, is_url, load_image
 from ._polling import OnUpdate, poll_until_done
 from ._transport import Transport
 from ._wait_schedule import FixedSchedule
@@ -475,6 +476,8 @@ class NanoBanana:
             A `BatchRun`: awaitable (a list of outcomes) and async-iterable (outcomes as they finish).
 
         Raises:
+            InvalidInputError: A bad argument, or two items with one id or one output file; nothing was sent.
+                Also, when the run starts, a journal of a newer format version or written by another batch.
             JournalLockedError: Another run is using the journal (raised when the run starts).
 
         Example:
@@ -486,8 +489,9 @@ class NanoBanana:
             failed = [o for o in outcomes if not o.ok]
             ```
         """
+        steps = ClientSteps(prepare=self._prepare, create=self.create, wait=self._wait_done, fetch=self._fetch_result)
         return BatchRun(
-            self,
+            steps,
             items,
             concurrency=concurrency,
             output_dir=output_dir,
@@ -498,8 +502,10 @@ class NanoBanana:
             retry_uncertain=retry_uncertain,
         )
 
-    async def _prepare(self, request: GenerationRequest, images: Sequence[ImageInput]) -> GenerationRequest:
-        """Check and upload local images, appending their URLs (and any URLs among them) in order."""
+    async def _prepare(
+        self, request: GenerationRequest, images: Sequence[ImageInput], uploads: UploadMemory | None = None, /
+    ) -> GenerationRequest:
+        """Check and upload local images (through ``uploads``, when given), appending their URLs in order."""
         if isinstance(images, (str, bytes)):
             raise InvalidInputError("images must be a list; wrap a single image in [...]")
         if not images:
@@ -507,9 +513,15 @@ class NanoBanana:
         # The URLs among the images are checked before anything is uploaded.
         _with_more_urls(request, [image for image in images if is_url(image)])
         loaded = await gather_all(load_image(image, index=i) for i, image in enumerate(images) if not is_url(image))
-        uploaded = iter(await gather_all(self._upload_loaded(i.data, i.filename, i.content_type) for i in loaded))
+        uploaded = iter(await gather_all(self._upload_once(image, uploads) for image in loaded))
         extra = [image if is_url(image) else next(uploaded) for image in images]
         return _with_more_urls(request, extra)
+
+    def _upload_once(self, image: LocalImage, uploads: UploadMemory | None) -> Awaitable[str]:
+        def upload() -> Awaitable[str]:
+            return self._upload_loaded(image.data, image.filename, image.content_type)
+
+        return upload() if uploads is None else uploads.hosted(image.data, upload)
 
     def _wait_done(
         self,
