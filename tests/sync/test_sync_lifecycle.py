@@ -131,6 +131,17 @@ def test_calling_the_client_from_its_own_callback_raises_instead_of_hanging(
         client.generate("x", image_urls=nanobanana_emulator.sample_urls[:1], on_update=on_update)
 
 
+@pytest.mark.nanobanana_emulator(finish_after=3600)
+def test_close_from_its_own_callback_ends_the_call_and_the_thread(nanobanana_emulator: Emulator) -> None:
+    client = _make(nanobanana_emulator)
+    task = client.create("a long one", image_urls=nanobanana_emulator.sample_urls[:1])
+    with pytest.raises(ClientClosedError):
+        client.wait(task.task_id, on_update=lambda _: client.close())
+    for thread in _client_threads():
+        thread.join(timeout=60)  # it stops itself, without a caller to wait for it
+    assert not _client_threads()
+
+
 def test_a_failed_constructor_leaves_no_thread(nanobanana_emulator: Emulator) -> None:
     with pytest.raises(InvalidInputError):
         SyncNanoBanana(base_url="not a url")
