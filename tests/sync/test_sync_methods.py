@@ -121,6 +121,7 @@ def test_an_aiohttp_session_is_refused_with_what_to_do() -> None:
         SyncNanoBanana(session=object())  # type: ignore[arg-type]
 
 
+_PROPERTIES = ["base_url", "session_token", "session_file"]
 _METHODS = [
     "create",
     "status",
@@ -146,13 +147,18 @@ def test_each_method_takes_the_async_methods_parameters(name: str) -> None:
         assert blocking.return_annotation == awaited.return_annotation
 
 
+def test_every_public_name_of_the_async_client_is_checked_here() -> None:
+    # A method added to NanoBanana fails here until SyncNanoBanana has it and _METHODS lists it.
+    assert {name for name in dir(NanoBanana) if not name.startswith("_")} == {*_METHODS, "close", *_PROPERTIES}
+
+
 def test_the_constructor_takes_the_async_clients_options_but_session() -> None:
     options = dict(inspect.signature(NanoBanana).parameters)
     del options["session"]
     assert dict(inspect.signature(SyncNanoBanana).parameters) == options
 
 
-@pytest.mark.parametrize("name", ["base_url", "session_token", "session_file"])
+@pytest.mark.parametrize("name", _PROPERTIES)
 def test_each_property_of_the_async_client_is_there(name: str, client: SyncNanoBanana) -> None:
     assert isinstance(getattr(NanoBanana, name), property)
     assert isinstance(getattr(SyncNanoBanana, name), property)
