@@ -46,6 +46,7 @@ from ._exceptions import (
 )
 from ._inputs import ImageInput
 from ._polling import OnUpdate
+from ._sync import SyncNanoBanana
 from ._version import __version__
 from .types import (
     Generation,
@@ -94,6 +95,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "SessionInfo",
+    "SyncNanoBanana",
     "Task",
     "TaskState",
     "TaskStatus",
