@@ -364,6 +364,7 @@ class NanoBanana:
             created_at=created_at,
             on_update=on_update,
             first_delay=first_delay,
+            sleep=self._transport.session.sleep,
             # Only a callback needs to hear of the task before the first poll.
             initial=None if created is None or on_update is None else _status_of_created(created),
         )

@@ -19,6 +19,7 @@ from ._deadline import Deadline
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
+    ClientClosedError,
     CloudflareError,
     GenerationFailedError,
     InvalidResponseError,
@@ -85,6 +86,7 @@ async def poll_until_done(
     on_update: OnUpdate | None = None,
     first_delay: float | None = 0.0,
     initial: TaskStatus | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> TaskStatus:
     """Call ``fetch(task_id)`` until the task has finished, and return its final status if it succeeded.
 
@@ -99,12 +101,14 @@ async def poll_until_done(
             created, which is never done at once).
         initial: A status already known (the create answer's): ``on_update`` sees it at once, so a caller
             learns the task before the first poll, and it is the last status if no poll succeeds.
+        sleep: Sleeps between calls (``asyncio.sleep`` when None); the client's ends at once when it is closed.
 
     Raises:
         GenerationFailedError: The task failed, or succeeded without a result URL.
         WaitTimeoutError: ``timeout`` ran out first; carries the last status, and the last transient error
             (if the last call failed) as its cause.
         APIStatusError: A non-transient error (401, 402, 404, ...) ended the wait.
+        ClientClosedError: The client was closed meanwhile; carries the task id.
     """
     wait = _Wait(fetch, task_id, schedule, created_at, on_update, initial)
     deadline = Deadline(timeout)
@@ -114,12 +118,16 @@ async def poll_until_done(
                 await wait.notify(initial)
             delay = wait.next_delay() if first_delay is None else first_delay
             if delay > 0:
-                await asyncio.sleep(delay)
-            status: TaskStatus = await _POLLING(_Wait.attempt, wait)
+                await (sleep or asyncio.sleep)(delay)
+            polling = _POLLING if sleep is None else _POLLING.copy(sleep=sleep)
+            status: TaskStatus = await polling(_Wait.attempt, wait)
     except asyncio.TimeoutError:
         if not deadline.expired:
             raise
         raise WaitTimeoutError(task_id, wait.last, timeout or 0.0) from wait.failure
+    except ClientClosedError as exc:
+        exc.task_id = task_id
+        raise
     return _succeeded(task_id, status)
 
 

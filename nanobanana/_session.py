@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import time
 from collections.abc import Mapping
@@ -85,6 +86,8 @@ class Session:
         # Downloads never go through a caller's session: its default headers and cookie jar would reach the
         # file host. They get one of the client's own, made on first use.
         self._file_session: aiohttp.ClientSession | None = None
+        # Set when the client closes, so that every sleep between polls ends at once.
+        self._closing: asyncio.Future[None] | None = None
         self.closed = False
 
     # --- credentials ---------------------------------------------------------------------------------------
@@ -175,6 +178,21 @@ class Session:
             self._file_session = self._new_session()
         return self._file_session
 
+    async def sleep(self, seconds: float) -> None:
+        """Sleep as ``asyncio.sleep`` does, but end at once with ClientClosedError when the client is closed."""
+        self._check_usable()
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_future()
+        sleeper = asyncio.ensure_future(asyncio.sleep(seconds))
+        try:
+            await asyncio.wait((sleeper, self._closing), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sleeper
+        if self.closed:
+            raise ClientClosedError("The client was closed while waiting; the task keeps running on the server.")
+
     def _check_usable(self) -> None:
         if self.closed:
             raise ClientClosedError("The client is closed; create a new NanoBanana client.")
@@ -198,6 +216,8 @@ class Session:
     async def close(self) -> None:
         """Close the aiohttp session if this client made it (a session of the caller's stays open)."""
         self.closed = True
+        if self._closing is not None and not self._closing.done():
+            self._closing.set_result(None)
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()

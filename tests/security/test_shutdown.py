@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hostile import Hostile, client_of
 
-from nanobanana import ClientClosedError, DownloadError, NanoBananaError
+from nanobanana import ClientClosedError, DownloadError, NanoBananaError, PollPolicy
 
 
 async def test_close_ends_an_in_flight_download_and_leaves_no_part_file(server: Hostile, tmp_path: Path) -> None:
@@ -75,3 +75,18 @@ def test_a_client_used_from_a_second_event_loop_gives_a_typed_error(tmp_path: Pa
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
         loop.close()
+
+
+async def test_close_ends_a_sleeping_wait_at_once_with_its_task_id(server: Hostile, tmp_path: Path) -> None:
+    # A schedule whose sleeps last a minute: only a close that wakes the sleep ends the wait within the guard.
+    server.switches.api_status = 503
+    nb = client_of(server, tmp_path, poll=PollPolicy(initial=60.0, maximum=60.0, jitter=0.0))
+    waiting = asyncio.create_task(nb.wait("t"))
+    while server.hits["status"] == 0:  # noqa: ASYNC110 - the server's counter has no event
+        await asyncio.sleep(0.01)
+
+    await nb.close()
+
+    with pytest.raises(ClientClosedError, match="closed while waiting") as caught:
+        await asyncio.wait_for(waiting, 10)
+    assert caught.value.task_id == "t"
