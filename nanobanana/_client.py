@@ -232,9 +232,11 @@ class NanoBanana:
         # a waiting create holds is work for the garbage collector.
         body = (await self._prepare(_build_request(prompt, image_urls, options), images)).to_wire()
         answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
-        if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
+        try:
+            # Only the task id is required: every other field of the answer is read leniently (see `Task`).
+            task = Task.model_validate(answer.data)
+        except ValidationError:
             self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
-        task = Task.model_validate(answer.data)
         logger.info("Created task %s", task.task_id)
         return task
 
@@ -257,7 +259,7 @@ class NanoBanana:
         data = answer.data
         if not isinstance(data, dict):
             self._transport.invalid_shape("POST", _STATUS, answer.status, data, "not an object")
-        if "taskId" not in data:
+        if data.get("taskId") is None:
             data = {**data, "taskId": task_id}
         try:
             return TaskStatus.model_validate(data)

@@ -43,7 +43,12 @@ class LocalImage:
 
 def is_url(value: object) -> TypeGuard[str]:
     """True for a string that is an http(s) URL (a hosted image, sent as is)."""
-    return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
+    if not isinstance(value, str):
+        return False
+    try:
+        return urlsplit(value).scheme in ("http", "https")
+    except ValueError:  # an unbalanced "[" in the host part
+        return False
 
 
 def sniff_image_type(data: bytes) -> str | None:
