@@ -44,6 +44,7 @@ from ._inputs import ImageInput
 from ._polling import OnUpdate
 from ._version import __version__
 from .types import (
+    MAX_INPUT_IMAGES,
     Generation,
     GenerationOptions,
     GenerationRequest,
@@ -78,6 +79,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidResponseError",
     "JournalLockedError",
+    "MAX_INPUT_IMAGES",
     "NanoBanana",
     "NanoBananaError",
     "NotFoundError",

@@ -14,7 +14,7 @@ import aiohttp
 from pydantic import ValidationError
 from typing_extensions import Self, Unpack
 
-from . import _auth, _config, _session_file
+from . import _arguments, _auth, _config, _session_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
 from ._config import PollPolicy
 from ._download import download as _download
@@ -23,6 +23,7 @@ from ._inputs import ImageInput, gather_all, is_url, load_image
 from ._polling import OnUpdate, poll_until_done
 from ._transport import Transport
 from .types import (
+    MAX_INPUT_IMAGES,
     GenerationOptions,
     GenerationRequest,
     GenerationResult,
@@ -45,8 +46,7 @@ def _build_request(
         if image_urls or options:
             raise InvalidInputError("pass either a GenerationRequest or a prompt with image_urls and options, not both")
         return prompt
-    if isinstance(image_urls, str):
-        raise InvalidInputError("image_urls must be a list of URLs, not a single string")
+    _arguments.listed("image_urls", image_urls, of="URLs", one="URL")
     try:
         return GenerationRequest(prompt=prompt, image_urls=tuple(image_urls), **options)
     except ValidationError as exc:
@@ -65,6 +65,20 @@ def _with_more_urls(request: GenerationRequest, urls: Sequence[str]) -> Generati
         return GenerationRequest.model_validate({**request.model_dump(), "image_urls": (*request.image_urls, *urls)})
     except ValidationError as exc:
         raise _invalid_request(exc) from exc
+
+
+def _resolve_token(
+    session_token: str | None, cookies: Mapping[str, str], session_file: Path, base_url: str
+) -> str | None:
+    """The session token: the argument, else the environment, else the saved session; each one checked."""
+    if session_token is not None and session_token != "":
+        return _arguments.session_token(session_token, source="session_token=")
+    from_environment = os.environ.get(_config.ENV_SESSION_TOKEN)
+    if from_environment:
+        return _arguments.session_token(from_environment, source=_config.ENV_SESSION_TOKEN)
+    if any(name in cookies for name in _config.SESSION_COOKIE_NAMES):
+        return None
+    return _session_file.load_token(session_file, base_url)
 
 
 def _status_of_created(task: Task) -> TaskStatus:
@@ -127,31 +141,33 @@ class NanoBanana:
         max_download_bytes: int = _config.DEFAULT_MAX_DOWNLOAD_BYTES,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        if base_url is not None and not isinstance(base_url, str):
+            raise InvalidInputError(f"base_url must be a URL string, got {type(base_url).__name__}")
         resolved_base = (base_url or os.environ.get(_config.ENV_BASE_URL) or _config.DEFAULT_BASE_URL).rstrip("/")
-        self._session_file = (
-            Path(session_file).expanduser() if session_file is not None else _config.default_session_file()
-        )
-        token = session_token or os.environ.get(_config.ENV_SESSION_TOKEN) or None
-        if token is None and not (cookies and any(n in cookies for n in _config.SESSION_COOKIE_NAMES)):
-            token = _session_file.load_token(self._session_file, resolved_base)
-        try:
-            client_timeout = _config.client_timeout(timeout)
-        except ValueError as exc:
-            raise InvalidInputError(str(exc)) from None
+        self._session_file = _arguments.path("session_file", session_file) or _config.default_session_file()
+        cookies = _arguments.header_fields("cookies", cookies, breakers="\r\n\x00;")
+        if not isinstance(timeout, aiohttp.ClientTimeout):
+            timeout = _arguments.positive("timeout", timeout) or 0.0
+        if poll is not None and not isinstance(poll, PollPolicy):
+            raise InvalidInputError(f"poll must be a PollPolicy or None, got {type(poll).__name__}")
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise InvalidInputError(f"session must be an aiohttp.ClientSession or None, got {type(session).__name__}")
         self._transport = Transport(
             base_url=resolved_base,
-            session_token=token,
-            cookies=cookies or {},
-            headers=headers or {},
-            timeout=client_timeout,
-            max_retries=max_retries,
-            max_concurrency=max_concurrency,
-            requests_per_second=requests_per_second,
+            session_token=_resolve_token(session_token, cookies, self._session_file, resolved_base),
+            cookies=cookies,
+            headers=_arguments.header_fields("headers", headers),
+            timeout=_config.client_timeout(timeout),
+            max_retries=_arguments.count("max_retries", max_retries, minimum=0),
+            max_concurrency=_arguments.count("max_concurrency", max_concurrency, minimum=1),
+            requests_per_second=_arguments.positive(
+                "requests_per_second", requests_per_second, unit="requests", none_means="no limit"
+            ),
             session=session,
         )
         self.poll = poll or PollPolicy()
-        self.wait_timeout = wait_timeout
-        self.max_download_bytes = max_download_bytes
+        self.wait_timeout = _arguments.positive("wait_timeout", wait_timeout, none_means="wait for ever")
+        self.max_download_bytes = _arguments.count("max_download_bytes", max_download_bytes, minimum=1)
         self._rng = random.Random()
 
     # --- lifecycle -----------------------------------------------------------------------------------------
@@ -253,8 +269,7 @@ class NanoBanana:
             NotFoundError: No such task.
             APIError: The status could not be read.
         """
-        if not isinstance(task_id, str) or not task_id.strip():
-            raise InvalidInputError("task_id must be a non-empty string")
+        task_id = _arguments.task_id(task_id)
         answer = await self._transport.request("POST", _STATUS, json_body={"taskId": task_id}, idempotent=True)
         data = answer.data
         if not isinstance(data, dict):
@@ -294,6 +309,11 @@ class NanoBanana:
             WaitTimeoutError: Still running after ``timeout``; resume with ``wait(err.task_id)``.
             APIStatusError: A non-transient error such as 401 or 404.
         """
+        task_id = _arguments.task_id(task_id)
+        timeout = _arguments.positive("timeout", timeout, none_means="the client's wait_timeout")
+        if poll is not None and not isinstance(poll, PollPolicy):
+            raise InvalidInputError(f"poll must be a PollPolicy or None, got {type(poll).__name__}")
+        on_update = _arguments.callback("on_update", on_update)
         return await self._wait(task_id, timeout=timeout, on_update=on_update, poll=poll, initial_delay=0.0)
 
     def _wait(
@@ -342,7 +362,8 @@ class NanoBanana:
         Raises:
             DownloadError: Not found, not an image, too large, or cut short.
         """
-        return await _download(self._transport, url, path, max_bytes=self.max_download_bytes)
+        url = _arguments.text("url", url)
+        return await _download(self._transport, url, _arguments.path("path", path), max_bytes=self.max_download_bytes)
 
     async def upload(self, file: ImageInput, *, filename: str | None = None) -> str:
         """Upload a local image and return its hosted URL, for ``image_urls``.
@@ -358,6 +379,8 @@ class NanoBanana:
             InvalidInputError: The file is missing, unreadable, empty, or not an image.
             APIError: The upload failed.
         """
+        if filename is not None:
+            _arguments.text("filename", filename)
         image = await load_image(file, filename=filename)
         return await self._upload_loaded(image.data, image.filename, image.content_type)
 
@@ -419,6 +442,10 @@ class NanoBanana:
             )
             ```
         """
+        # Checked here because they are used only after the (paid) create.
+        output = _arguments.path("output", output)
+        timeout = _arguments.positive("timeout", timeout, none_means="the client's wait_timeout")
+        on_update = _arguments.callback("on_update", on_update)
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
         task_id = task.task_id
         # Only a callback needs the create answer. With thousands of generations waiting at once, each holds
@@ -487,19 +514,22 @@ class NanoBanana:
         return BatchRun(
             self,
             items,
-            concurrency=concurrency,
-            output_dir=output_dir,
-            journal=journal,
-            on_progress=on_progress,
-            timeout=timeout,
-            retry_failed=retry_failed,
-            retry_uncertain=retry_uncertain,
+            concurrency=_arguments.count("concurrency", concurrency, minimum=1),
+            output_dir=_arguments.path("output_dir", output_dir),
+            journal=_arguments.path("journal", journal),
+            on_progress=_arguments.callback("on_progress", on_progress),
+            timeout=_arguments.positive("timeout", timeout, none_means="the client's wait_timeout"),
+            retry_failed=_arguments.flag("retry_failed", retry_failed),
+            retry_uncertain=_arguments.flag("retry_uncertain", retry_uncertain),
         )
 
     async def _prepare(self, request: GenerationRequest, images: Sequence[ImageInput]) -> GenerationRequest:
         """Check and upload local images, appending their URLs (and any URLs among them) in order."""
-        if isinstance(images, (str, bytes)):
-            raise InvalidInputError("images must be a list; wrap a single image in [...]")
+        _arguments.listed("images", images, of="images (URLs, paths, bytes, file objects or PIL images)", one="image")
+        if len(request.image_urls) + len(images) > MAX_INPUT_IMAGES:
+            raise InvalidInputError(
+                f"at most {MAX_INPUT_IMAGES} input images per generation, got {len(request.image_urls) + len(images)}"
+            )
         if not images:
             return request
         # The URLs among the images are checked before anything is uploaded.
@@ -557,7 +587,7 @@ class NanoBanana:
             InvalidInputError: Not an e-mail address.
             AuthenticationError: The site refused to send a code.
         """
-        await _auth.send_login_code(self._transport, email)
+        await _auth.send_login_code(self._transport, _arguments.text("email", email, blank_ok=True))
 
     async def login(self, email: str, code: str, *, save: bool = False) -> SessionInfo:
         """Sign in with the code from the e-mail; the client then uses the new session.
@@ -579,9 +609,18 @@ class NanoBanana:
             await client.login("me@example.com", input("Code: "), save=True)
             ```
         """
+        email, code = _arguments.text("email", email, blank_ok=True), _arguments.text("code", code, blank_ok=True)
+        if _arguments.flag("save", save):
+            _session_file.check_target(self._session_file)
         session = await _auth.login(self._transport, email, code)
         if save:
-            self.save_session(email=session.user.email or email)
+            try:
+                self.save_session(email=session.user.email or email)
+            except InvalidInputError as exc:
+                raise InvalidInputError(
+                    f"Signed in, but {exc.message}. This client keeps the session: save it elsewhere with "
+                    "`client.save_session(path)`."
+                ) from None
         return session
 
     async def whoami(self) -> SessionInfo | None:
@@ -592,6 +631,7 @@ class NanoBanana:
 
     async def logout(self, *, forget_saved: bool = True) -> None:
         """End the session on the server, forget it here, and (by default) delete the saved session file."""
+        _arguments.flag("forget_saved", forget_saved)
         try:
             await _auth.sign_out(self._transport)
         finally:
@@ -611,6 +651,8 @@ class NanoBanana:
         Raises:
             InvalidInputError: There is no session to save.
         """
+        if email is not None:
+            _arguments.text("email", email)
         token = self._transport.session_token
-        target = Path(path).expanduser() if path is not None else self._session_file
+        target = _arguments.path("path", path) or self._session_file
         return _session_file.save_token(target, self.base_url, token or "", email)
