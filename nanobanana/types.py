@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar, Literal, TypedDict
+from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -26,7 +26,11 @@ from pydantic import (
     model_validator,
 )
 
+if TYPE_CHECKING:
+    import PIL.Image
+
 __all__ = [
+    "MAX_INPUT_IMAGES",
     "Generation",
     "GenerationOptions",
     "GenerationRequest",
@@ -45,6 +49,14 @@ OutputFormat = Literal["png", "jpeg", "webp"]
 
 Resolution = Literal["1K", "2K", "4K"]
 """Output resolutions: ``1K`` is observed, ``2K`` and ``4K`` are seen in other clients."""
+
+
+MAX_INPUT_IMAGES = 8
+"""The most input images one generation accepts (``image_urls`` and ``images`` together).
+
+The API's own limit is not documented and unknown; the website sends two images. This cap is the SDK's, so a
+mistaken call (a whole folder passed as inputs) is refused before anything is uploaded or paid for.
+"""
 
 
 class GenerationOptions(TypedDict, total=False):
@@ -187,7 +199,8 @@ class GenerationRequest(BaseModel):
 
     Attributes:
         prompt: What to do with the images (1 to 10,000 characters, not blank).
-        image_urls: Hosted input images, in order ("image 1", "image 2", ... in the prompt).
+        image_urls: Hosted input images, in order ("image 1", "image 2", ... in the prompt); at most
+            `MAX_INPUT_IMAGES` (the API's own limit is unknown).
         output_format: ``png`` (sent by the site), ``jpeg`` or ``webp``.
         image_size: ``auto`` (sent by the site) or an aspect ratio; other words are not documented.
         enable_pro: The site's "pro" model switch; the site sends True.
@@ -208,7 +221,9 @@ class GenerationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
 
     prompt: str = Field(min_length=1, max_length=10_000, description="What to do with the images.")
-    image_urls: tuple[str, ...] = Field(default=(), description="Hosted input images, in order.")
+    image_urls: tuple[str, ...] = Field(
+        default=(), max_length=MAX_INPUT_IMAGES, description="Hosted input images, in order."
+    )
     output_format: OutputFormat = "png"
     image_size: str = Field(default="auto", min_length=1, description="'auto' or an aspect ratio.")
     enable_pro: bool = True
@@ -433,6 +448,49 @@ class GenerationResult(BaseModel):
     content: bytes | None = Field(default=None, repr=False)
     status: TaskStatus = Field(repr=False)
     media_type: str | None = None
+
+    def read_bytes(self) -> bytes:
+        """The image's bytes, whether kept in memory (no ``output``) or saved to ``path``.
+
+        Reading a saved file blocks while it reads; in async code with large files, call it through
+        ``asyncio.to_thread``.
+
+        Returns:
+            ``content`` when the result was kept in memory, else the saved file's bytes.
+
+        Raises:
+            InvalidInputError: The saved file can no longer be read.
+
+        Example:
+            ```python
+            result = await client.generate("make it night", image_urls=[url])
+            png = result.read_bytes()  # bytes, never None
+            ```
+        """
+        if self.content is not None:
+            return self.content
+        from ._pillow import read_saved
+
+        return read_saved(self.path)
+
+    def image(self) -> PIL.Image.Image:
+        """The result opened as a ``PIL.Image.Image``, from its bytes or its saved file.
+
+        Needs the ``nanobanana[pillow]`` extra.
+
+        Raises:
+            InvalidInputError: Pillow is not installed (the message names the extra), or the image cannot be
+                opened.
+
+        Example:
+            ```python
+            result = await client.generate("make it night", images=[photo])
+            result.image().thumbnail((256, 256))
+            ```
+        """
+        from ._pillow import open_image
+
+        return open_image(self.content, self.path)
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]
         yield from super().__repr_args__()
