@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import random
+import re
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import overload
+from urllib.parse import unquote
 
 import aiohttp
 from pydantic import ValidationError
@@ -18,10 +22,11 @@ from . import _arguments, _auth, _config, _session_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
 from ._config import PollPolicy
 from ._download import download as _download
-from ._exceptions import InvalidInputError, NanoBananaError
+from ._exceptions import APIStatusError, InvalidInputError, NanoBananaError
 from ._inputs import ImageInput, gather_all, is_url, load_image
 from ._polling import OnUpdate, poll_until_done
 from ._transport import Transport
+from ._upload_cache import UploadCache, digest_of, digest_off_loop
 from .types import (
     MAX_INPUT_IMAGES,
     GenerationOptions,
@@ -58,6 +63,32 @@ def _invalid_request(exc: ValidationError) -> InvalidInputError:
         f"{'.'.join(str(p) for p in error['loc']) or 'request'}: {error['msg']}" for error in exc.errors()
     )
     return InvalidInputError(f"invalid generation request: {problems}")
+
+
+def _check_inputs(request: GenerationRequest, images: Sequence[ImageInput]) -> None:
+    """Refuse ``images`` that are not a list, too many inputs, or a malformed URL among them, before any upload."""
+    _arguments.listed("images", images, of="images (URLs, paths, bytes, file objects or PIL images)", one="image")
+    if len(request.image_urls) + len(images) > MAX_INPUT_IMAGES:
+        raise InvalidInputError(
+            f"at most {MAX_INPUT_IMAGES} input images per generation, got {len(request.image_urls) + len(images)}"
+        )
+    _with_more_urls(request, [image for image in images if is_url(image)])
+
+
+# What a create refused for an input image that is gone says, besides naming the image or its URL.
+_GONE = re.compile(r"expired|not found|no longer|does ?n[o']t exist|unavailable|(?:fetch|download|load)", re.IGNORECASE)
+_ABOUT_INPUTS = re.compile(r"image|url|file|upload", re.IGNORECASE)
+
+
+def _stale_inputs(exc: APIStatusError, uploaded: Sequence[str]) -> set[str]:
+    """The uploaded input URLs a create's 4xx refusal blames: those it names, or all if it says one is gone."""
+    if not uploaded or not 400 <= exc.status_code < 500 or exc.status_code in (401, 402, 403, 429):
+        return set()
+    said = exc.body if isinstance(exc.body, str) else json.dumps(exc.body)
+    named = {url for url in uploaded if url in said or unquote(url) in said or url.rsplit("/", 1)[-1] in said}
+    if named:
+        return named
+    return set(uploaded) if _GONE.search(said) and _ABOUT_INPUTS.search(said) else set()
 
 
 def _with_more_urls(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
@@ -111,6 +142,10 @@ class NanoBanana:
         wait_timeout: Default seconds `wait` and `generate` wait for a task.
         max_download_bytes: Largest result `download` accepts.
         session: An ``aiohttp.ClientSession`` of yours to send requests with. The client never closes it.
+        upload_cache: Remember the hosted URL of every image uploaded (by the sha256 of its bytes, the
+            4096 most recently used), so the same image is uploaded once across `generate`, `upload` and
+            batch items. How long the service keeps an upload is unknown: a create refused for a stale input
+            URL uploads that image again and is retried once. False uploads every image every time.
 
     Example:
         ```python
@@ -140,6 +175,7 @@ class NanoBanana:
         wait_timeout: float | None = _config.DEFAULT_WAIT_TIMEOUT,
         max_download_bytes: int = _config.DEFAULT_MAX_DOWNLOAD_BYTES,
         session: aiohttp.ClientSession | None = None,
+        upload_cache: bool = True,
     ) -> None:
         if base_url is not None and not isinstance(base_url, str):
             raise InvalidInputError(f"base_url must be a URL string, got {type(base_url).__name__}")
@@ -169,6 +205,7 @@ class NanoBanana:
         self.wait_timeout = _arguments.positive("wait_timeout", wait_timeout, none_means="wait for ever")
         self.max_download_bytes = _arguments.count("max_download_bytes", max_download_bytes, minimum=1)
         self._rng = random.Random()
+        self._upload_cache = UploadCache() if _arguments.flag("upload_cache", upload_cache) else None
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
@@ -244,9 +281,22 @@ class NanoBanana:
             final = await client.wait(task.task_id)
             ```
         """
+        request = _build_request(prompt, image_urls, options)
+        _check_inputs(request, images)
+        urls = await self._input_urls(images)
         # Only the wire body is kept while the request waits for its turn: with thousands queued, every object
         # a waiting create holds is work for the garbage collector.
-        body = (await self._prepare(_build_request(prompt, image_urls, options), images)).to_wire()
+        body = _with_more_urls(request, urls).to_wire()
+        del request
+        try:
+            return await self._send_create(body)
+        except APIStatusError as exc:
+            stale = _stale_inputs(exc, [url for url, image in zip(urls, images, strict=True) if not is_url(image)])
+            if not stale:
+                raise
+        return await self._send_create(await self._upload_again(body, stale, images, urls))
+
+    async def _send_create(self, body: dict[str, object]) -> Task:
         answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
         try:
             # Only the task id is required: every other field of the answer is read leniently (see `Task`).
@@ -385,6 +435,13 @@ class NanoBanana:
         return await self._upload_loaded(image.data, image.filename, image.content_type)
 
     async def _upload_loaded(self, data: bytes, filename: str, content_type: str) -> str:
+        """The hosted URL of a loaded image: from the upload cache, else uploaded (once for the same bytes)."""
+        if self._upload_cache is None:
+            return await self._send_upload(data, filename, content_type)
+        digest = await digest_off_loop(data)
+        return await self._upload_cache.url_for(digest, lambda: self._send_upload(data, filename, content_type))
+
+    async def _send_upload(self, data: bytes, filename: str, content_type: str) -> str:
         def form() -> aiohttp.FormData:
             body = aiohttp.FormData()
             body.add_field("file", data, filename=filename, content_type=content_type)
@@ -525,19 +582,38 @@ class NanoBanana:
 
     async def _prepare(self, request: GenerationRequest, images: Sequence[ImageInput]) -> GenerationRequest:
         """Check and upload local images, appending their URLs (and any URLs among them) in order."""
-        _arguments.listed("images", images, of="images (URLs, paths, bytes, file objects or PIL images)", one="image")
-        if len(request.image_urls) + len(images) > MAX_INPUT_IMAGES:
-            raise InvalidInputError(
-                f"at most {MAX_INPUT_IMAGES} input images per generation, got {len(request.image_urls) + len(images)}"
-            )
+        _check_inputs(request, images)
+        return _with_more_urls(request, await self._input_urls(images))
+
+    async def _input_urls(self, images: Sequence[ImageInput]) -> list[str]:
+        """The URL of every input, in order: URLs as given, local images uploaded (each distinct one once)."""
         if not images:
-            return request
-        # The URLs among the images are checked before anything is uploaded.
-        _with_more_urls(request, [image for image in images if is_url(image)])
+            return []
+        # Every local image is read and checked before the first upload starts.
         loaded = await gather_all(load_image(image, index=i) for i, image in enumerate(images) if not is_url(image))
         uploaded = iter(await gather_all(self._upload_loaded(i.data, i.filename, i.content_type) for i in loaded))
-        extra = [image if is_url(image) else next(uploaded) for image in images]
-        return _with_more_urls(request, extra)
+        return [image if is_url(image) else next(uploaded) for image in images]
+
+    async def _upload_again(
+        self, body: dict[str, object], stale: set[str], images: Sequence[ImageInput], urls: Sequence[str]
+    ) -> dict[str, object]:
+        """The create body with each stale uploaded input uploaded afresh (the cache forgets the stale URL)."""
+        logger.info(
+            "The service refused %d uploaded input(s) as gone; uploading again, then creating once more", len(stale)
+        )
+        fresh: dict[str, str] = {}
+        for index, (url, image) in enumerate(zip(urls, images, strict=True)):
+            if url not in stale or url in fresh:
+                continue
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                image.seek(0)  # type: ignore[union-attr]
+            loaded = await load_image(image, index=index)
+            if self._upload_cache is not None:
+                self._upload_cache.forget(digest_of(loaded.data), url)
+            fresh[url] = await self._upload_loaded(loaded.data, loaded.filename, loaded.content_type)
+        sent = body["image_urls"]
+        assert isinstance(sent, list)
+        return {**body, "image_urls": [fresh.get(url, url) for url in sent]}
 
     def _wait_done(
         self,

@@ -194,6 +194,11 @@ class Emulator:
         """Every request received, in order (when ``record_requests`` is on)."""
         return self._world.requests
 
+    @property
+    def uploads(self) -> list[str]:
+        """The URL of every file uploaded and stored, in order (a refused or faulted upload is not one)."""
+        return [self._hosts.file_url + path for path in self._world.uploads]
+
     def count(self, endpoint: str) -> int:
         """How many requests reached ``endpoint`` (``create``, ``status``, ``download``, ...), faults included."""
         return self._world.counts[endpoint]
@@ -217,11 +222,12 @@ class Emulator:
         task.forced_failure = fail_message is not None
 
     def reset(self) -> None:
-        """Forget tasks, recorded requests, counts and faults (sessions and files are kept)."""
+        """Forget tasks, recorded requests, counts, the list of uploads and faults (sessions and files are kept)."""
         self._world.tasks.clear()
         self._world.results.clear()
         self._world.requests.clear()
         self._world.counts.clear()
+        self._world.uploads.clear()
         self.faults.clear()
         self.faults.fired.clear()
 
