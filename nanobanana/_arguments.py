@@ -32,7 +32,8 @@ def text(name: str, value: object, *, blank_ok: bool = False) -> str:
 def task_id(value: object) -> str:
     """A task id as `create` returned it: printable text without spaces, at most 256 characters."""
     value = text("task_id", value)
-    if len(value) > MAX_TASK_ID_LENGTH or not value.isprintable() or any(c.isspace() for c in value):
+    # isprintable() is False for every space but " " itself (tabs, line breaks, no-break spaces).
+    if len(value) > MAX_TASK_ID_LENGTH or not value.isprintable() or " " in value:
         raise InvalidInputError(f"task_id must be the id `create` returned (like '3b92...'), got {value!r:.60}")
     return value
 

@@ -262,8 +262,10 @@ class NanoBanana:
         Args:
             prompt: What to do with the images, or a complete `GenerationRequest`.
             image_urls: Hosted input images, in order, sent byte for byte.
-            images: More inputs after ``image_urls``: URLs, local paths, bytes or binary file objects. Local
-                ones are checked, then uploaded concurrently, before the task is created.
+            images: More inputs after ``image_urls``: URLs, local paths, bytes, binary file objects or PIL images
+                (at most `MAX_INPUT_IMAGES` inputs in all). Local ones are checked, then uploaded concurrently
+                (each distinct image once per client), before the task is created. If the create is refused
+                because an uploaded input is gone, that image is uploaded again and the create sent once more.
             **options: `GenerationOptions`: ``resolution``, ``output_format``, ``width``, ...
 
         Returns:
@@ -418,8 +420,11 @@ class NanoBanana:
     async def upload(self, file: ImageInput, *, filename: str | None = None) -> str:
         """Upload a local image and return its hosted URL, for ``image_urls``.
 
+        The same bytes are uploaded once per client (see ``upload_cache``): uploading them again, by any path or
+        object, returns the URL of the first upload.
+
         Args:
-            file: A path, the image's bytes, or a binary file object.
+            file: A path, the image's bytes, a binary file object, or a ``PIL.Image.Image`` (sent as PNG).
             filename: The name to upload under; defaults to the file's own name.
 
         Returns:
@@ -474,8 +479,10 @@ class NanoBanana:
         Args:
             prompt: What to do with the images.
             image_urls: Hosted input images, sent as they are.
-            images: More inputs: URLs, local paths, bytes or binary file objects.
+            images: More inputs: URLs, local paths, bytes, binary file objects or PIL images; each distinct
+                image is uploaded once per client.
             output: Where to save the result (a file, or a folder); omit to get the bytes in ``content``.
+                Either way, ``result.read_bytes()`` gives the bytes and ``result.image()`` a PIL image.
             timeout: Seconds to wait for the task; defaults to the client's ``wait_timeout``.
             on_update: Called (plain or async) with the status whenever its state changes.
             **options: `GenerationOptions`: ``resolution``, ``output_format``, ...
