@@ -72,7 +72,9 @@ def _check_inputs(request: GenerationRequest, images: Sequence[ImageInput]) -> N
         raise InvalidInputError(
             f"at most {MAX_INPUT_IMAGES} input images per generation, got {len(request.image_urls) + len(images)}"
         )
-    _with_more_urls(request, [image for image in images if is_url(image)])
+    urls = [image for image in images if is_url(image)]
+    if urls:
+        _with_more_urls(request, urls)
 
 
 # What a create refused for an input image that is gone says, besides naming the image or its URL.
@@ -288,23 +290,24 @@ class NanoBanana:
         urls = await self._input_urls(images)
         # Only the wire body is kept while the request waits for its turn: with thousands queued, every object
         # a waiting create holds is work for the garbage collector.
-        body = _with_more_urls(request, urls).to_wire()
+        body = (_with_more_urls(request, urls) if urls else request).to_wire()
         del request
         try:
-            return await self._send_create(body)
+            answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
         except APIStatusError as exc:
             stale = _stale_inputs(exc, [url for url, image in zip(urls, images, strict=True) if not is_url(image)])
             if not stale:
                 raise
-        return await self._send_create(await self._upload_again(body, stale, images, urls))
+            body = await self._upload_again(body, stale, images, urls)
+            answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
+        return self._created_task(answer.status, answer.data)
 
-    async def _send_create(self, body: dict[str, object]) -> Task:
-        answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
+    def _created_task(self, status: int, data: object) -> Task:
+        """The task a create answer names; only its id is required (every other field is read leniently)."""
         try:
-            # Only the task id is required: every other field of the answer is read leniently (see `Task`).
-            task = Task.model_validate(answer.data)
+            task = Task.model_validate(data)
         except ValidationError:
-            self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
+            self._transport.invalid_shape("POST", _CREATE, status, data, "no task_id")
         logger.info("Created task %s", task.task_id)
         return task
 
@@ -590,7 +593,8 @@ class NanoBanana:
     async def _prepare(self, request: GenerationRequest, images: Sequence[ImageInput]) -> GenerationRequest:
         """Check and upload local images, appending their URLs (and any URLs among them) in order."""
         _check_inputs(request, images)
-        return _with_more_urls(request, await self._input_urls(images))
+        urls = await self._input_urls(images)
+        return _with_more_urls(request, urls) if urls else request
 
     async def _input_urls(self, images: Sequence[ImageInput]) -> list[str]:
         """The URL of every input, in order: URLs as given, local images uploaded (each distinct one once)."""
