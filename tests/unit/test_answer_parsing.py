@@ -9,10 +9,24 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from unit_support import BASE, CREATE, FILES, RESULT_URL, SESSION, STATUS, TASK_ID, TOKEN, UPLOAD, FakeAPI, task_json
+from unit_support import (
+    BASE,
+    CREATE,
+    FAST_POLL,
+    FILES,
+    RESULT_URL,
+    SESSION,
+    STATUS,
+    TASK_ID,
+    TOKEN,
+    UPLOAD,
+    FakeAPI,
+    task_json,
+)
 
 from nanobanana import (
     Generation,
+    GenerationResult,
     InvalidResponseError,
     NanoBanana,
     NanoBananaError,
@@ -231,3 +245,24 @@ async def test_a_succeeded_status_with_odd_harmless_fields_returns_its_result(ap
 
     assert result.content == PNG_BYTES
     assert result.status.generations[0].unparsed == {"mediaType": None, "createdDate": "", "updatedDate": ""}
+
+
+@PROPERTY
+@given(STATUS_ANSWER)
+def test_every_error_after_a_create_was_accepted_names_the_task(payload: Any) -> None:
+    async def run() -> Any:
+        with FakeAPI() as api:
+            api.post(CREATE, payload=task_json(), repeat=True)
+            api.post(STATUS, payload=payload, repeat=True)
+            api.get(RESULT_URL, body=PNG_BYTES, content_type="image/png", repeat=True)
+            async with NanoBanana(
+                session_token=TOKEN, base_url=BASE, poll=FAST_POLL, wait_timeout=0.05, max_retries=0
+            ) as nb:
+                try:
+                    return await nb.generate("a prompt")
+                except NanoBananaError as exc:
+                    return exc
+
+    outcome = asyncio.run(run())
+
+    assert isinstance(outcome, GenerationResult) or outcome.task_id == TASK_ID
