@@ -45,8 +45,8 @@ def session_token(value: object, *, source: str) -> str:
     if any(c in value for c in _HEADER_BREAKERS) or value != value.strip():
         # The value itself is never quoted: it is a secret.
         raise InvalidInputError(
-            f"the session token from {source} holds a line break, ';' or surrounding spaces: give only the "
-            "value of the __Secure-authjs.session-token cookie, not a whole cookie line"
+            f"the session token from {source} contains a line break or ';' (or surrounding spaces): give only "
+            "the value of the __Secure-authjs.session-token cookie, not a whole Cookie header line"
         )
     return value
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ConfigDict, ValidationError
 
 from ._download import remove_partial_files
-from ._exceptions import InvalidInputError, NanoBananaError
+from ._exceptions import InvalidInputError, NanoBananaError, invalid_input
 from ._journal import Entry, Journal
 from ._transport import may_have_acted
 from .types import GenerationRequest, GenerationResult
@@ -138,8 +138,7 @@ def to_item(value: BatchInput) -> BatchItem:
             return BatchItem(prompt=value)
         return BatchItem.model_validate(dict(value))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}" for e in exc.errors())
-        raise InvalidInputError(f"invalid batch item: {problems}") from exc
+        raise invalid_input(exc, "batch item") from exc
 
 
 @dataclass

@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import re
+import time
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -22,11 +23,12 @@ from . import _arguments, _auth, _config, _session_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
 from ._config import PollPolicy
 from ._download import download as _download
-from ._exceptions import APIStatusError, InvalidInputError, NanoBananaError
+from ._exceptions import APIStatusError, InvalidInputError, NanoBananaError, invalid_input
 from ._inputs import ImageInput, gather_all, is_url, load_image
 from ._polling import OnUpdate, poll_until_done
 from ._transport import Transport
 from ._upload_cache import UploadCache, digest_of, digest_off_loop
+from ._wait_schedule import FixedSchedule
 from .types import (
     MAX_INPUT_IMAGES,
     GenerationOptions,
@@ -55,14 +57,7 @@ def _build_request(
     try:
         return GenerationRequest(prompt=prompt, image_urls=tuple(image_urls), **options)
     except ValidationError as exc:
-        raise _invalid_request(exc) from exc
-
-
-def _invalid_request(exc: ValidationError) -> InvalidInputError:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in error['loc']) or 'request'}: {error['msg']}" for error in exc.errors()
-    )
-    return InvalidInputError(f"invalid generation request: {problems}")
+        raise invalid_input(exc, "generation request") from exc
 
 
 def _check_inputs(request: GenerationRequest, images: Sequence[ImageInput]) -> None:
@@ -97,7 +92,7 @@ def _with_more_urls(request: GenerationRequest, urls: Sequence[str]) -> Generati
     try:
         return GenerationRequest.model_validate({**request.model_dump(), "image_urls": (*request.image_urls, *urls)})
     except ValidationError as exc:
-        raise _invalid_request(exc) from exc
+        raise invalid_input(exc, "generation request") from exc
 
 
 def _resolve_token(
@@ -142,8 +137,14 @@ class NanoBanana:
             itself down when the server answers 429, and recovers gradually.
         poll: How `wait` spaces its status calls.
         wait_timeout: Default seconds `wait` and `generate` wait for a task.
-        max_download_bytes: Largest result `download` accepts.
+        max_download_bytes: Largest result `download` accepts (after any decoding).
+        max_concurrent_downloads: Downloads in flight at once; the file host's own limit, so slow downloads
+            never hold the places of API requests (``max_concurrency``).
+        download_timeout: Seconds a whole download may take; None (the default) bounds only the silence
+            between bytes (the client's ``timeout``).
         session: An ``aiohttp.ClientSession`` of yours to send requests with. The client never closes it.
+        allow_insecure_http: Allow a plain ``http://`` base URL to another machine, which sends the session
+            cookie in clear. Loopback hosts (the emulator) never need it.
         upload_cache: Remember the hosted URL of every image uploaded (by the sha256 of its bytes, the
             4096 most recently used), so the same image is uploaded once across `generate`, `upload` and
             batch items. How long the service keeps an upload is unknown: a create refused for a stale input
@@ -176,14 +177,18 @@ class NanoBanana:
         poll: PollPolicy | None = None,
         wait_timeout: float | None = _config.DEFAULT_WAIT_TIMEOUT,
         max_download_bytes: int = _config.DEFAULT_MAX_DOWNLOAD_BYTES,
+        max_concurrent_downloads: int = _config.DEFAULT_MAX_DOWNLOADS,
+        download_timeout: float | None = None,
         session: aiohttp.ClientSession | None = None,
+        allow_insecure_http: bool = False,
         upload_cache: bool = True,
     ) -> None:
         if base_url is not None and not isinstance(base_url, str):
             raise InvalidInputError(f"base_url must be a URL string, got {type(base_url).__name__}")
         resolved_base = (base_url or os.environ.get(_config.ENV_BASE_URL) or _config.DEFAULT_BASE_URL).rstrip("/")
         self._session_file = _arguments.path("session_file", session_file) or _config.default_session_file()
-        cookies = _arguments.header_fields("cookies", cookies, breakers="\r\n\x00;")
+        # Their values are checked where every cookie is (the session refuses one that breaks the header).
+        cookies = _arguments.header_fields("cookies", cookies, breakers="")
         if not isinstance(timeout, aiohttp.ClientTimeout):
             timeout = _arguments.positive("timeout", timeout) or 0.0
         if poll is not None and not isinstance(poll, PollPolicy):
@@ -202,6 +207,9 @@ class NanoBanana:
                 "requests_per_second", requests_per_second, unit="requests", none_means="no limit"
             ),
             session=session,
+            allow_insecure_http=allow_insecure_http,
+            max_downloads=max_concurrent_downloads,
+            download_timeout=download_timeout,
         )
         self.poll = poll or PollPolicy()
         self.wait_timeout = _arguments.positive("wait_timeout", wait_timeout, none_means="wait for ever")
@@ -369,7 +377,9 @@ class NanoBanana:
         if poll is not None and not isinstance(poll, PollPolicy):
             raise InvalidInputError(f"poll must be a PollPolicy or None, got {type(poll).__name__}")
         on_update = _arguments.callback("on_update", on_update)
-        return await self._wait(task_id, timeout=timeout, on_update=on_update, poll=poll, initial_delay=0.0)
+        return await self._wait(
+            task_id, timeout=timeout, on_update=on_update, poll=poll, first_delay=0.0, created_at=time.monotonic()
+        )
 
     def _wait(
         self,
@@ -378,19 +388,19 @@ class NanoBanana:
         timeout: float | None,
         on_update: OnUpdate | None,
         poll: PollPolicy | None,
-        initial_delay: float,
+        first_delay: float | None,
+        created_at: float,
         created: Task | None = None,
     ) -> Coroutine[None, None, TaskStatus]:
-        # A plain function handing back the wait's coroutine: a waiting generation holds one frame less.
         return poll_until_done(
             self.status,
             task_id=task_id,
             timeout=self.wait_timeout if timeout is None else timeout,
-            policy=poll or self.poll,
+            schedule=FixedSchedule(poll or self.poll, self._rng),
+            created_at=created_at,
             on_update=on_update,
-            initial_delay=initial_delay,
-            rng=self._rng,
-            # Only a callback needs to hear of the task before the first poll; the model is not built for nothing.
+            first_delay=first_delay,
+            # Only a callback needs to hear of the task before the first poll.
             initial=None if created is None or on_update is None else _status_of_created(created),
         )
 
@@ -515,15 +525,12 @@ class NanoBanana:
         on_update = _arguments.callback("on_update", on_update)
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
         task_id = task.task_id
-        # Only a callback needs the create answer. With thousands of generations waiting at once, each holds
-        # as little as it can: every object they hold is work for the garbage collector.
-        created = task if on_update is not None else None
-        del task
+        created_at = time.monotonic()
         try:
-            # The final status goes straight to _fetch_result, which parks it while the download waits its turn.
-            return await self._fetch_result(
-                task_id, await self._wait_done(task_id, timeout=timeout, on_update=on_update, created=created), output
+            final = await self._wait_done(
+                task_id, timeout=timeout, on_update=on_update, created=task, created_at=created_at
             )
+            return await self._fetch_result(task_id, final, output)
         except NanoBananaError as exc:
             exc.task_id = task_id
             raise
@@ -634,33 +641,31 @@ class NanoBanana:
         on_update: OnUpdate | None = None,
         initial_delay: float | None = None,
         created: Task | None = None,
+        created_at: float | None = None,
     ) -> Coroutine[None, None, TaskStatus]:
-        """Wait for a task just created: the first poll comes after a jittered first interval.
+        """Wait for a task just created: the first poll comes after the schedule's first interval.
 
-        With ``created`` (the create answer), ``on_update`` hears of the task at once, before any poll.
-        A plain function handing back `_wait`'s coroutine, so a waiting generation holds one frame less.
+        ``initial_delay`` overrides that first sleep (0 polls at once, for a task created long ago). With
+        ``created`` (the create answer), ``on_update`` hears of the task at once, before any poll.
         """
-        if initial_delay is None:
-            initial_delay = self.poll.initial * (1.0 + self._rng.uniform(0.0, self.poll.jitter))
         return self._wait(
-            task_id, timeout=timeout, on_update=on_update, poll=None, initial_delay=initial_delay, created=created
+            task_id,
+            timeout=timeout,
+            on_update=on_update,
+            poll=None,
+            first_delay=initial_delay,
+            created_at=time.monotonic() if created_at is None else created_at,
+            created=created,
         )
 
     async def _fetch_result(
         self, task_id: str, final: TaskStatus, output: str | os.PathLike[str] | None
     ) -> GenerationResult:
-        """Download a finished task's result to ``output`` (or into memory).
-
-        While the download waits for an in-flight place, the final status is kept as its JSON, not as a model:
-        with thousands of generations queued for their downloads, a model each (six objects for the garbage
-        collector, about 2 KB) slows them all down measurably (see the benchmarks page).
-        """
+        """Download a finished task's result to ``output`` (or into memory)."""
         url = final.url
         assert url is not None
-        parked = final.model_dump_json(by_alias=True, exclude_unset=True)
-        del final
         fetched = await _download(self._transport, url, output, max_bytes=self.max_download_bytes)
-        status = TaskStatus.model_validate_json(parked)
+        status = final
         if isinstance(fetched, Path):
             return GenerationResult(task_id=task_id, url=url, path=fetched, status=status)
         return GenerationResult(task_id=task_id, url=url, content=fetched, status=status)

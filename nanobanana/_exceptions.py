@@ -9,7 +9,8 @@ Every error is a `NanoBananaError`; catch that to handle them all. The tree::
     │   │   └── APITimeoutError     the request timed out
     │   ├── APIStatusError          the API answered with a 4xx or 5xx status
     │   │   ├── BadRequestError             400, 422: the server rejected the request
-    │   │   ├── AuthenticationError         401, 403: signed out, expired, or blocked
+    │   │   ├── AuthenticationError         401, 403: signed out or expired
+    │   │   ├── CloudflareError             403 with an HTML page: Cloudflare challenged or blocked the request
     │   │   ├── InsufficientCreditsError    402: the account has no credits left
     │   │   ├── NotFoundError               404: unknown task or endpoint
     │   │   ├── RateLimitError              429: slow down (see ``retry_after``)
@@ -19,9 +20,12 @@ Every error is a `NanoBananaError`; catch that to handle them all. The tree::
     ├── GenerationFailedError       the task ended in a failure state (``task_id``, ``fail_msg``)
     ├── WaitTimeoutError            the task was still running when ``timeout`` ran out
     ├── DownloadError               the result could not be fetched or saved
+    ├── ClientClosedError           the client was closed, or is used from another event loop
     └── JournalLockedError          another batch run is using the same journal file
 
-Errors never contain the session token: bodies quoted in messages are redacted first.
+Every error has ``retryable``: True when sending the same call again is safe and may succeed.
+Errors never contain the session token: text the server sent is redacted before it is quoted, and no
+exception of aiohttp's (whose request info holds the Cookie header) is ever chained to ours.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from typing import TYPE_CHECKING
 from multidict import CIMultiDict, CIMultiDictProxy
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from .types import TaskStatus
 
 __all__ = [
@@ -41,6 +47,8 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
+    "CloudflareError",
     "DownloadError",
     "GenerationFailedError",
     "InsufficientCreditsError",
@@ -62,9 +70,12 @@ class NanoBananaError(Exception):
         message: What happened and what to do.
         task_id: The task the failed call had created or was following, when there is one, so that no task
             is ever lost: resume it with ``client.wait(task_id)``.
+        retryable: True when sending the same call again is safe (it cannot do anything twice) and may
+            succeed; False when it would fail the same way or might repeat something already done.
     """
 
     task_id: str | None = None
+    retryable: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -82,6 +93,14 @@ class InvalidInputError(NanoBananaError, ValueError):
     Raised for an empty prompt, an out-of-range number, a URL that is not http(s), or a local image that is
     missing, unreadable or not an image. Nothing was sent and nothing was charged: fix the input and call again.
     """
+
+
+def invalid_input(exc: ValidationError, subject: str) -> InvalidInputError:
+    """An InvalidInputError listing every problem pydantic found in ``subject`` (a request, a batch item)."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or subject}: {error['msg']}" for error in exc.errors()
+    )
+    return InvalidInputError(f"invalid {subject}: {problems}")
 
 
 class APIError(NanoBananaError):
@@ -106,9 +125,12 @@ class APIConnectionError(APIError):
             opened), so repeating it cannot do anything twice. True when it may have been processed.
     """
 
-    def __init__(self, message: str, *, method: str, url: str, request_sent: bool = True) -> None:
+    def __init__(
+        self, message: str, *, method: str, url: str, request_sent: bool = True, retryable: bool | None = None
+    ) -> None:
         super().__init__(message, method=method, url=url)
         self.request_sent = request_sent
+        self.retryable = not request_sent if retryable is None else retryable
 
 
 class APITimeoutError(APIConnectionError):
@@ -155,6 +177,14 @@ class AuthenticationError(APIStatusError):
     """
 
 
+class CloudflareError(APIStatusError):
+    """403 with an HTML page: Cloudflare challenged or blocked the request before it reached the API.
+
+    Not a problem with the session: wait a while, or change network (a VPN or datacenter address is often
+    challenged). A wait rides it out; other calls raise it at once.
+    """
+
+
 class InsufficientCreditsError(APIStatusError):
     """402: the account has no credits left for this generation. Top up on the website."""
 
@@ -183,6 +213,7 @@ class RateLimitError(APIStatusError):
     ) -> None:
         super().__init__(message, method=method, url=url, status_code=status_code, body=body, headers=headers)
         self.retry_after = retry_after
+        self.retryable = True
 
 
 class ServerError(APIStatusError):
@@ -239,6 +270,7 @@ class WaitTimeoutError(NanoBananaError, TimeoutError):
             f"Task {task_id} was still {state!r} after {timeout:g}s; it keeps running on the server. "
             f"Resume with `await client.wait({task_id!r})` or `nanobanana wait {task_id}`."
         )
+        self.retryable = True
         self.task_id: str = task_id
         self.last_status = last_status
         self.timeout = timeout
@@ -252,10 +284,19 @@ class DownloadError(NanoBananaError):
         status_code: The HTTP status, when the failure was an HTTP answer.
     """
 
-    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
+    def __init__(self, message: str, *, url: str, status_code: int | None = None, retryable: bool = False) -> None:
         super().__init__(message)
         self.url = url
         self.status_code = status_code
+        self.retryable = retryable
+
+
+class ClientClosedError(NanoBananaError, RuntimeError):
+    """The client was closed (calls still in flight end with this), or is used from another event loop.
+
+    Nothing more is sent. Make a new client, one per event loop; a task already created keeps running on the
+    server, and the error's ``task_id`` names it when there is one.
+    """
 
 
 class JournalLockedError(NanoBananaError):

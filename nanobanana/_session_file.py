@@ -39,7 +39,7 @@ def load_token(path: Path, base_url: str) -> str | None:
     token, saved_for = data.get("session_token"), data.get("base_url")
     if not isinstance(token, str) or not token or not isinstance(saved_for, str):
         return None
-    token = _arguments.session_token(token, source=f"the session file {str(path)!r} (sign in again, or delete it)")
+    token = _arguments.session_token(token, source=f"the session file {str(path)!r} (delete it, then sign in again)")
     if not _same_host(saved_for, base_url):
         logger.debug("The saved session at %s is for another host; not using it", path)
         return None

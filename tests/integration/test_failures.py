@@ -11,6 +11,7 @@ from nanobanana import (
     APIConnectionError,
     APITimeoutError,
     AuthenticationError,
+    CloudflareError,
     DownloadError,
     GenerationFailedError,
     InsufficientCreditsError,
@@ -85,7 +86,7 @@ async def test_a_cloudflare_page_on_create_is_reported_not_misread(emu: Emulator
 
 async def test_a_403_challenge_on_create_says_it_is_cloudflare(emu: Emulator, client: NanoBanana) -> None:
     emu.faults.script("create", Fault.html_challenge(403))
-    with pytest.raises(AuthenticationError, match="Cloudflare"):
+    with pytest.raises(CloudflareError, match="Cloudflare"):
         await client.create(PROMPT)
 
 

@@ -31,7 +31,8 @@ from nanobanana import (
     RateLimitError,
     ServerError,
 )
-from nanobanana._transport import parse_retry_after, retry_wait, should_retry
+from nanobanana._error_map import parse_retry_after
+from nanobanana._retry import retry_wait, should_retry
 
 MAX_RETRIES = 2
 
