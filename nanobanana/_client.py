@@ -201,15 +201,15 @@ class NanoBanana:
             cookies=cookies,
             headers=_arguments.header_fields("headers", headers),
             timeout=_config.client_timeout(timeout),
-            max_retries=_arguments.count("max_retries", max_retries, minimum=0),
-            max_concurrency=_arguments.count("max_concurrency", max_concurrency, minimum=1),
+            max_retries=max_retries,
+            max_concurrency=max_concurrency,
             requests_per_second=_arguments.positive(
                 "requests_per_second", requests_per_second, unit="requests", none_means="no limit"
             ),
             session=session,
-            allow_insecure_http=allow_insecure_http,
+            allow_insecure_http=_arguments.flag("allow_insecure_http", allow_insecure_http),
             max_downloads=max_concurrent_downloads,
-            download_timeout=download_timeout,
+            download_timeout=_arguments.positive("download_timeout", download_timeout, none_means="no overall limit"),
         )
         self.poll = poll or PollPolicy()
         self.wait_timeout = _arguments.positive("wait_timeout", wait_timeout, none_means="wait for ever")
