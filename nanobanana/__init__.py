@@ -28,6 +28,7 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchAbortedError,
     ClientClosedError,
     CloudflareError,
     DownloadError,
@@ -40,6 +41,7 @@ from ._exceptions import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    UncertainCreateError,
     WaitTimeoutError,
 )
 from ._inputs import ImageInput
@@ -65,6 +67,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchAbortedError",
     "ClientClosedError",
     "CloudflareError",
     "BatchInput",
@@ -96,6 +99,7 @@ __all__ = [
     "Task",
     "TaskState",
     "TaskStatus",
+    "UncertainCreateError",
     "User",
     "WaitTimeoutError",
     "__version__",

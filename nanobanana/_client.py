@@ -9,7 +9,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import overload
@@ -21,10 +21,11 @@ from typing_extensions import Self, Unpack
 
 from . import _arguments, _auth, _config, _session_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
+from ._batch_steps import ClientSteps, UploadMemory
 from ._config import PollPolicy
 from ._download import download as _download
 from ._exceptions import APIStatusError, InvalidInputError, NanoBananaError, invalid_input
-from ._inputs import ImageInput, gather_all, is_url, load_image
+from ._inputs import ImageInput, LocalImage, gather_all, is_url, load_image
 from ._polling import OnUpdate, poll_until_done
 from ._transport import Transport
 from ._upload_cache import UploadCache, digest_of, digest_off_loop
@@ -574,6 +575,8 @@ class NanoBanana:
             A `BatchRun`: awaitable (a list of outcomes) and async-iterable (outcomes as they finish).
 
         Raises:
+            InvalidInputError: A bad argument, or two items with one id or one output file; nothing was sent.
+                Also, when the run starts, a journal of a newer format version or written by another batch.
             JournalLockedError: Another run is using the journal (raised when the run starts).
 
         Example:
@@ -585,8 +588,15 @@ class NanoBanana:
             failed = [o for o in outcomes if not o.ok]
             ```
         """
+        steps = ClientSteps(
+            prepare=self._prepare,
+            create=self.create,
+            wait=self._wait_done,
+            fetch=self._fetch_result,
+            uploads=self._upload_cache,
+        )
         return BatchRun(
-            self,
+            steps,
             items,
             concurrency=_arguments.count("concurrency", concurrency, minimum=1),
             output_dir=_arguments.path("output_dir", output_dir),
@@ -597,19 +607,21 @@ class NanoBanana:
             retry_uncertain=_arguments.flag("retry_uncertain", retry_uncertain),
         )
 
-    async def _prepare(self, request: GenerationRequest, images: Sequence[ImageInput]) -> GenerationRequest:
-        """Check and upload local images, appending their URLs (and any URLs among them) in order."""
+    async def _prepare(
+        self, request: GenerationRequest, images: Sequence[ImageInput], uploads: UploadMemory | None = None, /
+    ) -> GenerationRequest:
+        """Check and upload local images (through ``uploads``, when given), appending their URLs in order."""
         _check_inputs(request, images)
-        urls = await self._input_urls(images)
+        urls = await self._input_urls(images, uploads)
         return _with_more_urls(request, urls) if urls else request
 
-    async def _input_urls(self, images: Sequence[ImageInput]) -> list[str]:
+    async def _input_urls(self, images: Sequence[ImageInput], uploads: UploadMemory | None = None) -> list[str]:
         """The URL of every input, in order: URLs as given, local images uploaded (each distinct one once)."""
         if not images:
             return []
         # Every local image is read and checked before the first upload starts.
         loaded = await gather_all(load_image(image, index=i) for i, image in enumerate(images) if not is_url(image))
-        uploaded = iter(await gather_all(self._upload_loaded(i.data, i.filename, i.content_type) for i in loaded))
+        uploaded = iter(await gather_all(self._upload_once(image, uploads) for image in loaded))
         return [image if is_url(image) else next(uploaded) for image in images]
 
     async def _upload_again(
@@ -632,6 +644,14 @@ class NanoBanana:
         sent = body["image_urls"]
         assert isinstance(sent, list)
         return {**body, "image_urls": [fresh.get(url, url) for url in sent]}
+
+    def _upload_once(self, image: LocalImage, uploads: UploadMemory | None) -> Awaitable[str]:
+        """Upload through the client's cache or, for a batch, through ``uploads`` (which asks that cache itself)."""
+        if uploads is None:
+            return self._upload_loaded(image.data, image.filename, image.content_type)
+        # The batch's memory sends a miss to the client's cache with this upload: going through the cache again
+        # here would wait on the cache's own upload in flight.
+        return uploads.hosted(image.data, lambda: self._send_upload(image.data, image.filename, image.content_type))
 
     def _wait_done(
         self,

@@ -21,7 +21,9 @@ Every error is a `NanoBananaError`; catch that to handle them all. The tree::
     ├── WaitTimeoutError            the task was still running when ``timeout`` ran out
     ├── DownloadError               the result could not be fetched or saved
     ├── ClientClosedError           the client was closed, or is used from another event loop
-    └── JournalLockedError          another batch run is using the same journal file
+    ├── JournalLockedError          another batch run is using the same journal file
+    ├── UncertainCreateError        a batch item's create may have reached the server (``key``)
+    └── BatchAbortedError           a batch item never started: the batch stopped early (``key``, ``reason``)
 
 Every error has ``retryable``: True when sending the same call again is safe and may succeed.
 Errors never contain the session token: text the server sent is redacted before it is quoted, and no
@@ -47,6 +49,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchAbortedError",
     "ClientClosedError",
     "CloudflareError",
     "DownloadError",
@@ -59,6 +62,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "ServerError",
+    "UncertainCreateError",
     "WaitTimeoutError",
 ]
 
@@ -301,3 +305,55 @@ class ClientClosedError(NanoBananaError, RuntimeError):
 
 class JournalLockedError(NanoBananaError):
     """Another batch run holds this journal. Wait for it to finish, or use another journal file."""
+
+
+class UncertainCreateError(NanoBananaError):
+    """A batch item whose create request may have reached the server: its task may exist, and be charged.
+
+    An earlier run sent the create but stopped (or failed) before learning the task id, so the batch does not
+    create it again on its own. Look for the task in your history on the website; to create it anyway, run the
+    batch with ``retry_uncertain=True`` (CLI: ``--retry-uncertain``). Not ``retryable``: sending it again may
+    pay twice.
+
+    Attributes:
+        key: The batch item's key (its ``id``).
+        cause_type: The class name of the error the earlier create ended with, or None when the run stopped
+            before any answer (a crash).
+        sent_at: When the create was sent (ISO 8601, UTC), when the journal says.
+    """
+
+    retryable = False
+
+    def __init__(self, key: str, *, cause_type: str | None = None, sent_at: str | None = None) -> None:
+        seen = f"it ended with {cause_type}" if cause_type else "the run stopped before the answer"
+        super().__init__(
+            f"Batch item {key!r}: an earlier run sent its create request but {seen}, so the task may exist (and "
+            "be charged). Check your history on the website; to create it again anyway, run with "
+            "retry_uncertain=True (CLI: --retry-uncertain)."
+        )
+        self.key = key
+        self.cause_type = cause_type
+        self.sent_at = sent_at
+
+
+class BatchAbortedError(NanoBananaError):
+    """A batch item was never started: the batch stopped early because the account failed.
+
+    After repeated 401, 402 (out of credits) or Cloudflare blocks, a batch stops creating tasks instead of
+    failing every item alike. Nothing was sent for this item. Fix the cause (sign in again, top up, wait or
+    change network), then run the same batch with the same journal: it starts these items. ``retryable``.
+
+    Attributes:
+        key: The batch item's key (its ``id``).
+        reason: The error that stopped the batch.
+    """
+
+    retryable = True
+
+    def __init__(self, key: str, reason: NanoBananaError) -> None:
+        super().__init__(
+            f"Batch item {key!r} was not started: the batch stopped early after {type(reason).__name__}: "
+            f"{reason.message} Fix that, then run the batch again with the same journal to start it."
+        )
+        self.key = key
+        self.reason = reason

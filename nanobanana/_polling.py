@@ -35,13 +35,19 @@ OnUpdate = Callable[[TaskStatus], "Awaitable[None] | None"]
 """A callback that sees every status change; it may be a plain function or a coroutine function."""
 
 
+# A conflict is not worth resending at once, but a look at the task a few seconds later may well succeed.
+_ALSO_WAITED_OUT = frozenset({409})
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether an error while polling should be ridden out rather than end the wait."""
     if isinstance(exc, APIConnectionError):
         return exc.request_sent or exc.retryable
     if isinstance(exc, (InvalidResponseError, CloudflareError)):
         return True
-    return isinstance(exc, APIStatusError) and is_transient_status(exc.status_code)
+    if not isinstance(exc, APIStatusError):
+        return False
+    return is_transient_status(exc.status_code) or exc.status_code in _ALSO_WAITED_OUT
 
 
 def _unfinished(status: TaskStatus) -> bool:

@@ -5,7 +5,7 @@ concurrent uploads of the same bytes share one request. The cache is bounded: th
 leaves first. How long the service keeps an uploaded file is unknown; a create rejected for a stale input URL
 is handled by the client (it forgets the entry with `forget`, uploads again and retries that create once).
 
-The batch module records uploads in its journal with `watch` and seeds a resumed run with `put`.
+It is the client's `UploadMemory` for batches (`hosted`); `watch` and `put` let other code record and seed it.
 """
 
 from __future__ import annotations
@@ -77,6 +77,10 @@ class UploadCache:
         """Call ``listener(digest, url)`` after every new upload; returns the function that stops it."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    async def hosted(self, data: bytes, upload: Callable[[], Awaitable[str]]) -> str:
+        """The URL for the image ``data`` (the batch's `UploadMemory`): remembered, shared, or ``upload()``'s."""
+        return await self.url_for(await digest_off_loop(data), upload)
 
     async def url_for(self, digest: str, upload: Callable[[], Awaitable[str]]) -> str:
         """The URL for ``digest``: remembered, or shared with an upload in flight, or ``upload()``'s."""

@@ -130,6 +130,7 @@ class World:
     counts: Counter[str] = field(default_factory=Counter)
     uploads: list[str] = field(default_factory=list)
     results: dict[str, str] = field(default_factory=dict)
+    rate_limited: int = 0
 
     def __post_init__(self) -> None:
         self.rng.seed(self.config.seed)

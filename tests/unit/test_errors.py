@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp.client_reqrep import ConnectionKey
-from unit_support import BASE, CREATE, STATUS, TASK_ID, TOKEN, UPLOAD, FakeAPI, status_json
+from support import refused
+from unit_support import CREATE, STATUS, TASK_ID, UPLOAD, ClientFactory, FakeAPI, status_json
 
 from nanobanana import (
     APIConnectionError,
@@ -38,16 +37,10 @@ CLOUDFLARE_PAGE = (
 )
 
 
-def refused() -> aiohttp.ClientConnectorError:
-    key = ConnectionKey("nanabanana.ai", 443, True, True, None, None, None)
-    return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
-
-
 @pytest.fixture
-async def once(api: FakeAPI) -> AsyncIterator[NanoBanana]:
+async def once(make_client: ClientFactory) -> NanoBanana:
     """A client that never retries, so each error surfaces from the first answer."""
-    async with NanoBanana(session_token=TOKEN, base_url=BASE, max_retries=0) as nb:
-        yield nb
+    return await make_client(max_retries=0)
 
 
 # --- the tree -----------------------------------------------------------------------------------------------
