@@ -49,6 +49,7 @@ from ._polling import OnUpdate
 from ._sync import SyncNanoBanana
 from ._version import __version__
 from .types import (
+    MAX_INPUT_IMAGES,
     Generation,
     GenerationOptions,
     GenerationRequest,
@@ -86,6 +87,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidResponseError",
     "JournalLockedError",
+    "MAX_INPUT_IMAGES",
     "NanoBanana",
     "NanoBananaError",
     "NotFoundError",

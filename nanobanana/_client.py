@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Awaitable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import overload
+from urllib.parse import unquote
 
 import aiohttp
 from pydantic import ValidationError
 from typing_extensions import Self, Unpack
 
-from . import _auth, _config, _session_file, _timings_file
+from . import _arguments, _auth, _config, _session_file, _timings_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
 from ._batch_steps import ClientSteps, UploadMemory
 from ._config import PollPolicy
 from ._download import download as _download
-from ._exceptions import InvalidInputError, NanoBananaError, invalid_input
+from ._exceptions import APIStatusError, InvalidInputError, NanoBananaError, invalid_input
 from ._inputs import ImageInput, LocalImage, gather_all, is_url, load_image
 from ._learned_schedule import Planner
 from ._polling import OnUpdate, poll_until_done
 from ._timing import ANY_KIND, Kind, TaskTimings, kind_of
 from ._transport import Transport
+from ._upload_cache import UploadCache, digest_of, digest_off_loop
 from ._wait_schedule import FixedSchedule, WaitSchedule
 from .types import (
+    MAX_INPUT_IMAGES,
     GenerationOptions,
     GenerationRequest,
     GenerationResult,
@@ -50,12 +56,39 @@ def _build_request(
         if image_urls or options:
             raise InvalidInputError("pass either a GenerationRequest or a prompt with image_urls and options, not both")
         return prompt
-    if isinstance(image_urls, str):
-        raise InvalidInputError("image_urls must be a list of URLs, not a single string")
+    _arguments.listed("image_urls", image_urls, of="URLs", one="URL")
     try:
         return GenerationRequest(prompt=prompt, image_urls=tuple(image_urls), **options)
     except ValidationError as exc:
         raise invalid_input(exc, "generation request") from exc
+
+
+def _check_inputs(request: GenerationRequest, images: Sequence[ImageInput]) -> None:
+    """Refuse ``images`` that are not a list, too many inputs, or a malformed URL among them, before any upload."""
+    _arguments.listed("images", images, of="images (URLs, paths, bytes, file objects or PIL images)", one="image")
+    if len(request.image_urls) + len(images) > MAX_INPUT_IMAGES:
+        raise InvalidInputError(
+            f"at most {MAX_INPUT_IMAGES} input images per generation, got {len(request.image_urls) + len(images)}"
+        )
+    urls = [image for image in images if is_url(image)]
+    if urls:
+        _with_more_urls(request, urls)
+
+
+# What a create refused for an input image that is gone says, besides naming the image or its URL.
+_GONE = re.compile(r"expired|not found|no longer|does ?n[o']t exist|unavailable|(?:fetch|download|load)", re.IGNORECASE)
+_ABOUT_INPUTS = re.compile(r"image|url|file|upload", re.IGNORECASE)
+
+
+def _stale_inputs(exc: APIStatusError, uploaded: Sequence[str]) -> set[str]:
+    """The uploaded input URLs a create's 4xx refusal blames: those it names, or all if it says one is gone."""
+    if not uploaded or not 400 <= exc.status_code < 500 or exc.status_code in (401, 402, 403, 429):
+        return set()
+    said = exc.body if isinstance(exc.body, str) else json.dumps(exc.body)
+    named = {url for url in uploaded if url in said or unquote(url) in said or url.rsplit("/", 1)[-1] in said}
+    if named:
+        return named
+    return set(uploaded) if _GONE.search(said) and _ABOUT_INPUTS.search(said) else set()
 
 
 def _with_more_urls(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
@@ -73,6 +106,20 @@ def _kind(
         return kind_of(prompt.resolution, len(prompt.image_urls))
     resolution = options.get("resolution") or GenerationRequest.model_fields["resolution"].default
     return kind_of(str(resolution), len(image_urls) + len(images))
+
+
+def _resolve_token(
+    session_token: str | None, cookies: Mapping[str, str], session_file: Path, base_url: str
+) -> str | None:
+    """The session token: the argument, else the environment, else the saved session; each one checked."""
+    if session_token is not None and session_token != "":
+        return _arguments.session_token(session_token, source="session_token=")
+    from_environment = os.environ.get(_config.ENV_SESSION_TOKEN)
+    if from_environment:
+        return _arguments.session_token(from_environment, source=_config.ENV_SESSION_TOKEN)
+    if any(name in cookies for name in _config.SESSION_COOKIE_NAMES):
+        return None
+    return _session_file.load_token(session_file, base_url)
 
 
 def _status_of_created(task: Task) -> TaskStatus:
@@ -115,6 +162,10 @@ class NanoBanana:
         session: An ``aiohttp.ClientSession`` of yours to send requests with. The client never closes it.
         allow_insecure_http: Allow a plain ``http://`` base URL to another machine, which sends the session
             cookie in clear. Loopback hosts (the emulator) never need it.
+        upload_cache: Remember the hosted URL of every image uploaded (by the sha256 of its bytes, the
+            4096 most recently used), so the same image is uploaded once across `generate`, `upload` and
+            batch items. How long the service keeps an upload is unknown: a create refused for a stale input
+            URL uploads that image again and is retried once. False uploads every image every time.
 
     Example:
         ```python
@@ -148,41 +199,46 @@ class NanoBanana:
         download_timeout: float | None = None,
         session: aiohttp.ClientSession | None = None,
         allow_insecure_http: bool = False,
+        upload_cache: bool = True,
     ) -> None:
+        if base_url is not None and not isinstance(base_url, str):
+            raise InvalidInputError(f"base_url must be a URL string, got {type(base_url).__name__}")
         resolved_base = (base_url or os.environ.get(_config.ENV_BASE_URL) or _config.DEFAULT_BASE_URL).rstrip("/")
-        self._session_file = (
-            Path(session_file).expanduser() if session_file is not None else _config.default_session_file()
-        )
-        token = session_token or os.environ.get(_config.ENV_SESSION_TOKEN) or None
-        if token is None and not (cookies and any(n in cookies for n in _config.SESSION_COOKIE_NAMES)):
-            token = _session_file.load_token(self._session_file, resolved_base)
-        try:
-            client_timeout = _config.client_timeout(timeout)
-        except ValueError as exc:
-            raise InvalidInputError(str(exc)) from None
+        self._session_file = _arguments.path("session_file", session_file) or _config.default_session_file()
+        # Their values are checked where every cookie is (the session refuses one that breaks the header).
+        cookies = _arguments.header_fields("cookies", cookies, breakers="")
+        if not isinstance(timeout, aiohttp.ClientTimeout):
+            timeout = _arguments.positive("timeout", timeout) or 0.0
+        if poll is not None and not isinstance(poll, PollPolicy):
+            raise InvalidInputError(f"poll must be a PollPolicy or None, got {type(poll).__name__}")
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise InvalidInputError(f"session must be an aiohttp.ClientSession or None, got {type(session).__name__}")
         self._transport = Transport(
             base_url=resolved_base,
-            session_token=token,
-            cookies=cookies or {},
-            headers=headers or {},
-            timeout=client_timeout,
+            session_token=_resolve_token(session_token, cookies, self._session_file, resolved_base),
+            cookies=cookies,
+            headers=_arguments.header_fields("headers", headers),
+            timeout=_config.client_timeout(timeout),
             max_retries=max_retries,
             max_concurrency=max_concurrency,
-            requests_per_second=requests_per_second,
+            requests_per_second=_arguments.positive(
+                "requests_per_second", requests_per_second, unit="requests", none_means="no limit"
+            ),
             session=session,
-            allow_insecure_http=allow_insecure_http,
+            allow_insecure_http=_arguments.flag("allow_insecure_http", allow_insecure_http),
             max_downloads=max_concurrent_downloads,
-            download_timeout=download_timeout,
+            download_timeout=_arguments.positive("download_timeout", download_timeout, none_means="no overall limit"),
         )
         self.poll = poll
+        self.wait_timeout = _arguments.positive("wait_timeout", wait_timeout, none_means="wait for ever")
+        self.max_download_bytes = _arguments.count("max_download_bytes", max_download_bytes, minimum=1)
         self._timings = TaskTimings()
         self._timings_path = _timings_file.path_beside(self._session_file) if remember_timings else None
         if self._timings_path is not None:
             self._timings.load(_timings_file.load(self._timings_path, resolved_base))
         self._planner = Planner(self._timings)
-        self.wait_timeout = wait_timeout
-        self.max_download_bytes = max_download_bytes
         self._rng = random.Random()
+        self._upload_cache = UploadCache() if _arguments.flag("upload_cache", upload_cache) else None
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
@@ -244,8 +300,10 @@ class NanoBanana:
         Args:
             prompt: What to do with the images, or a complete `GenerationRequest`.
             image_urls: Hosted input images, in order, sent byte for byte.
-            images: More inputs after ``image_urls``: URLs, local paths, bytes or binary file objects. Local
-                ones are checked, then uploaded concurrently, before the task is created.
+            images: More inputs after ``image_urls``: URLs, local paths, bytes, binary file objects or PIL images
+                (at most `MAX_INPUT_IMAGES` inputs in all). Local ones are checked, then uploaded concurrently
+                (each distinct image once per client), before the task is created. If the create is refused
+                because an uploaded input is gone, that image is uploaded again and the create sent once more.
             **options: `GenerationOptions`: ``resolution``, ``output_format``, ``width``, ...
 
         Returns:
@@ -263,11 +321,29 @@ class NanoBanana:
             final = await client.wait(task.task_id)
             ```
         """
-        body = (await self._prepare(_build_request(prompt, image_urls, options), images)).to_wire()
-        answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
-        if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
-            self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
-        task = Task.model_validate(answer.data)
+        request = _build_request(prompt, image_urls, options)
+        _check_inputs(request, images)
+        urls = await self._input_urls(images)
+        # Only the wire body is kept while the request waits for its turn: with thousands queued, every object
+        # a waiting create holds is work for the garbage collector.
+        body = (_with_more_urls(request, urls) if urls else request).to_wire()
+        del request
+        try:
+            answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
+        except APIStatusError as exc:
+            stale = _stale_inputs(exc, [url for url, image in zip(urls, images, strict=True) if not is_url(image)])
+            if not stale:
+                raise
+            body = await self._upload_again(body, stale, images, urls)
+            answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
+        return self._created_task(answer.status, answer.data)
+
+    def _created_task(self, status: int, data: object) -> Task:
+        """The task a create answer names; only its id is required (every other field is read leniently)."""
+        try:
+            task = Task.model_validate(data)
+        except ValidationError:
+            self._transport.invalid_shape("POST", _CREATE, status, data, "no task_id")
         logger.info("Created task %s", task.task_id)
         return task
 
@@ -288,14 +364,13 @@ class NanoBanana:
 
     async def _status(self, task_id: str, *, retry: bool) -> TaskStatus:
         """`status`; without ``retry`` one attempt only (a wait rides failures out on its own schedule)."""
-        if not isinstance(task_id, str) or not task_id.strip():
-            raise InvalidInputError("task_id must be a non-empty string")
+        task_id = _arguments.task_id(task_id)
         body = {"taskId": task_id}
         answer = await self._transport.request("POST", _STATUS, json_body=body, idempotent=True, retry=retry)
         data = answer.data
         if not isinstance(data, dict):
             self._transport.invalid_shape("POST", _STATUS, answer.status, data, "not an object")
-        if "taskId" not in data:
+        if data.get("taskId") is None:
             data = {**data, "taskId": task_id}
         try:
             return TaskStatus.model_validate(data)
@@ -334,6 +409,11 @@ class NanoBanana:
             WaitTimeoutError: Still running after ``timeout``; resume with ``wait(err.task_id)``.
             APIStatusError: A non-transient error such as 401 or 404.
         """
+        task_id = _arguments.task_id(task_id)
+        timeout = _arguments.positive("timeout", timeout, none_means="the client's wait_timeout")
+        if poll is not None and not isinstance(poll, PollPolicy):
+            raise InvalidInputError(f"poll must be a PollPolicy or None, got {type(poll).__name__}")
+        on_update = _arguments.callback("on_update", on_update)
         return await self._wait(
             task_id, timeout=timeout, on_update=on_update, poll=poll, first_delay=0.0, created_at=time.monotonic()
         )
@@ -392,13 +472,17 @@ class NanoBanana:
         Raises:
             DownloadError: Not found, not an image, too large, or cut short.
         """
-        return await _download(self._transport, url, path, max_bytes=self.max_download_bytes)
+        url = _arguments.text("url", url)
+        return await _download(self._transport, url, _arguments.path("path", path), max_bytes=self.max_download_bytes)
 
     async def upload(self, file: ImageInput, *, filename: str | None = None) -> str:
         """Upload a local image and return its hosted URL, for ``image_urls``.
 
+        The same bytes are uploaded once per client (see ``upload_cache``): uploading them again, by any path or
+        object, returns the URL of the first upload.
+
         Args:
-            file: A path, the image's bytes, or a binary file object.
+            file: A path, the image's bytes, a binary file object, or a ``PIL.Image.Image`` (sent as PNG).
             filename: The name to upload under; defaults to the file's own name.
 
         Returns:
@@ -408,10 +492,19 @@ class NanoBanana:
             InvalidInputError: The file is missing, unreadable, empty, or not an image.
             APIError: The upload failed.
         """
+        if filename is not None:
+            _arguments.text("filename", filename)
         image = await load_image(file, filename=filename)
         return await self._upload_loaded(image.data, image.filename, image.content_type)
 
     async def _upload_loaded(self, data: bytes, filename: str, content_type: str) -> str:
+        """The hosted URL of a loaded image: from the upload cache, else uploaded (once for the same bytes)."""
+        if self._upload_cache is None:
+            return await self._send_upload(data, filename, content_type)
+        digest = await digest_off_loop(data)
+        return await self._upload_cache.url_for(digest, lambda: self._send_upload(data, filename, content_type))
+
+    async def _send_upload(self, data: bytes, filename: str, content_type: str) -> str:
         def form() -> aiohttp.FormData:
             body = aiohttp.FormData()
             body.add_field("file", data, filename=filename, content_type=content_type)
@@ -444,8 +537,10 @@ class NanoBanana:
         Args:
             prompt: What to do with the images.
             image_urls: Hosted input images, sent as they are.
-            images: More inputs: URLs, local paths, bytes or binary file objects.
+            images: More inputs: URLs, local paths, bytes, binary file objects or PIL images; each distinct
+                image is uploaded once per client.
             output: Where to save the result (a file, or a folder); omit to get the bytes in ``content``.
+                Either way, ``result.read_bytes()`` gives the bytes and ``result.image()`` a PIL image.
             timeout: Seconds to wait for the task; defaults to the client's ``wait_timeout``.
             on_update: Called (plain or async) with the status whenever its state changes.
             **options: `GenerationOptions`: ``resolution``, ``output_format``, ...
@@ -469,8 +564,12 @@ class NanoBanana:
             )
             ```
         """
-        kind = _kind(prompt, image_urls, images, options)
+        # Checked here because they are used only after the (paid) create.
+        output = _arguments.path("output", output)
+        timeout = _arguments.positive("timeout", timeout, none_means="the client's wait_timeout")
+        on_update = _arguments.callback("on_update", on_update)
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
+        kind = _kind(prompt, image_urls, images, options)
         task_id = task.task_id
         created_at = time.monotonic()
         try:
@@ -534,39 +633,70 @@ class NanoBanana:
             failed = [o for o in outcomes if not o.ok]
             ```
         """
-        steps = ClientSteps(prepare=self._prepare, create=self.create, wait=self._wait_done, fetch=self._fetch_result)
+        steps = ClientSteps(
+            prepare=self._prepare,
+            create=self.create,
+            wait=self._wait_done,
+            fetch=self._fetch_result,
+            uploads=self._upload_cache,
+        )
         return BatchRun(
             steps,
             items,
-            concurrency=concurrency,
-            output_dir=output_dir,
-            journal=journal,
-            on_progress=on_progress,
-            timeout=timeout,
-            retry_failed=retry_failed,
-            retry_uncertain=retry_uncertain,
+            concurrency=_arguments.count("concurrency", concurrency, minimum=1),
+            output_dir=_arguments.path("output_dir", output_dir),
+            journal=_arguments.path("journal", journal),
+            on_progress=_arguments.callback("on_progress", on_progress),
+            timeout=_arguments.positive("timeout", timeout, none_means="the client's wait_timeout"),
+            retry_failed=_arguments.flag("retry_failed", retry_failed),
+            retry_uncertain=_arguments.flag("retry_uncertain", retry_uncertain),
         )
 
     async def _prepare(
         self, request: GenerationRequest, images: Sequence[ImageInput], uploads: UploadMemory | None = None, /
     ) -> GenerationRequest:
         """Check and upload local images (through ``uploads``, when given), appending their URLs in order."""
-        if isinstance(images, (str, bytes)):
-            raise InvalidInputError("images must be a list; wrap a single image in [...]")
+        _check_inputs(request, images)
+        urls = await self._input_urls(images, uploads)
+        return _with_more_urls(request, urls) if urls else request
+
+    async def _input_urls(self, images: Sequence[ImageInput], uploads: UploadMemory | None = None) -> list[str]:
+        """The URL of every input, in order: URLs as given, local images uploaded (each distinct one once)."""
         if not images:
-            return request
-        # The URLs among the images are checked before anything is uploaded.
-        _with_more_urls(request, [image for image in images if is_url(image)])
+            return []
+        # Every local image is read and checked before the first upload starts.
         loaded = await gather_all(load_image(image, index=i) for i, image in enumerate(images) if not is_url(image))
         uploaded = iter(await gather_all(self._upload_once(image, uploads) for image in loaded))
-        extra = [image if is_url(image) else next(uploaded) for image in images]
-        return _with_more_urls(request, extra)
+        return [image if is_url(image) else next(uploaded) for image in images]
+
+    async def _upload_again(
+        self, body: dict[str, object], stale: set[str], images: Sequence[ImageInput], urls: Sequence[str]
+    ) -> dict[str, object]:
+        """The create body with each stale uploaded input uploaded afresh (the cache forgets the stale URL)."""
+        logger.info(
+            "The service refused %d uploaded input(s) as gone; uploading again, then creating once more", len(stale)
+        )
+        fresh: dict[str, str] = {}
+        for index, (url, image) in enumerate(zip(urls, images, strict=True)):
+            if url not in stale or url in fresh:
+                continue
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                image.seek(0)  # type: ignore[union-attr]
+            loaded = await load_image(image, index=index)
+            if self._upload_cache is not None:
+                self._upload_cache.forget(digest_of(loaded.data), url)
+            fresh[url] = await self._upload_loaded(loaded.data, loaded.filename, loaded.content_type)
+        sent = body["image_urls"]
+        assert isinstance(sent, list)
+        return {**body, "image_urls": [fresh.get(url, url) for url in sent]}
 
     def _upload_once(self, image: LocalImage, uploads: UploadMemory | None) -> Awaitable[str]:
-        def upload() -> Awaitable[str]:
+        """Upload through the client's cache or, for a batch, through ``uploads`` (which asks that cache itself)."""
+        if uploads is None:
             return self._upload_loaded(image.data, image.filename, image.content_type)
-
-        return upload() if uploads is None else uploads.hosted(image.data, upload)
+        # The batch's memory sends a miss to the client's cache with this upload: going through the cache again
+        # here would wait on the cache's own upload in flight.
+        return uploads.hosted(image.data, lambda: self._send_upload(image.data, image.filename, image.content_type))
 
     def _wait_done(
         self,
@@ -617,7 +747,7 @@ class NanoBanana:
             InvalidInputError: Not an e-mail address.
             AuthenticationError: The site refused to send a code.
         """
-        await _auth.send_login_code(self._transport, email)
+        await _auth.send_login_code(self._transport, _arguments.text("email", email, blank_ok=True))
 
     async def login(self, email: str, code: str, *, save: bool = False) -> SessionInfo:
         """Sign in with the code from the e-mail; the client then uses the new session.
@@ -639,9 +769,18 @@ class NanoBanana:
             await client.login("me@example.com", input("Code: "), save=True)
             ```
         """
+        email, code = _arguments.text("email", email, blank_ok=True), _arguments.text("code", code, blank_ok=True)
+        if _arguments.flag("save", save):
+            _session_file.check_target(self._session_file)
         session = await _auth.login(self._transport, email, code)
         if save:
-            self.save_session(email=session.user.email or email)
+            try:
+                self.save_session(email=session.user.email or email)
+            except InvalidInputError as exc:
+                raise InvalidInputError(
+                    f"Signed in, but {exc.message}. This client keeps the session: save it elsewhere with "
+                    "`client.save_session(path)`."
+                ) from None
         return session
 
     async def whoami(self) -> SessionInfo | None:
@@ -652,6 +791,7 @@ class NanoBanana:
 
     async def logout(self, *, forget_saved: bool = True) -> None:
         """End the session on the server, forget it here, and (by default) delete the saved session file."""
+        _arguments.flag("forget_saved", forget_saved)
         try:
             await _auth.sign_out(self._transport)
         finally:
@@ -671,6 +811,8 @@ class NanoBanana:
         Raises:
             InvalidInputError: There is no session to save.
         """
+        if email is not None:
+            _arguments.text("email", email)
         token = self._transport.session_token
-        target = Path(path).expanduser() if path is not None else self._session_file
+        target = _arguments.path("path", path) or self._session_file
         return _session_file.save_token(target, self.base_url, token or "", email)

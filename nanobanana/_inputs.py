@@ -8,13 +8,18 @@ import os
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TypeGuard, TypeVar, Union
+from typing import TYPE_CHECKING, BinaryIO, TypeGuard, TypeVar, Union
 from urllib.parse import urlsplit
 
+from . import _pillow
 from ._exceptions import InvalidInputError
 
-ImageInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
-"""An input image: a hosted URL, a local path, raw bytes, or a binary file object."""
+if TYPE_CHECKING:
+    import PIL.Image
+
+ImageInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO, "PIL.Image.Image"]
+"""An input image: a hosted URL, a local path, raw bytes, a binary file object, or a ``PIL.Image.Image``
+(sent as lossless PNG; needs the ``nanobanana[pillow]`` extra)."""
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
@@ -43,7 +48,12 @@ class LocalImage:
 
 def is_url(value: object) -> TypeGuard[str]:
     """True for a string that is an http(s) URL (a hosted image, sent as is)."""
-    return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
+    if not isinstance(value, str):
+        return False
+    try:
+        return urlsplit(value).scheme in ("http", "https")
+    except ValueError:  # an unbalanced "[" in the host part
+        return False
 
 
 def sniff_image_type(data: bytes) -> str | None:
@@ -68,29 +78,39 @@ def _read_path(value: str | os.PathLike[str]) -> tuple[bytes, str]:
         raise InvalidInputError(f"cannot read image file {str(path)!r}: {exc.strerror or exc}") from None
 
 
-async def load_image(value: ImageInput, *, filename: str | None = None, index: int = 0) -> LocalImage:
-    """Read and check one local input (path, bytes or binary file object)."""
-    name: str | None = filename
+async def _read(value: ImageInput) -> tuple[bytes, str | None]:
+    """The bytes of one local input and its own file name, if it has one."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-    elif isinstance(value, (str, os.PathLike)):
-        data, path_name = await asyncio.to_thread(_read_path, value)
-        name = name or path_name
-    elif hasattr(value, "read"):
+        return bytes(value), None
+    if isinstance(value, (str, os.PathLike)):
+        return await asyncio.to_thread(_read_path, value)
+    if _pillow.is_pil_image(value):
+        own_name = os.path.basename(str(getattr(value, "filename", "") or ""))
+        return await asyncio.to_thread(_pillow.to_png, value), f"{Path(own_name).stem}.png" if own_name else None
+    if hasattr(value, "read"):
         raw = await asyncio.to_thread(value.read)
         if not isinstance(raw, bytes):
             raise InvalidInputError("file objects must be opened in binary mode ('rb')")
-        data = raw
-        name = name or os.path.basename(str(getattr(value, "name", "") or "")) or None
-    else:
-        raise InvalidInputError(f"an image must be a URL, a path, bytes or a binary file, got {type(value).__name__}")
+        return raw, os.path.basename(str(getattr(value, "name", "") or "")) or None
+    raise InvalidInputError(
+        f"an image must be a URL, a path, bytes, a binary file or a PIL image, got {type(value).__name__}"
+    )
+
+
+async def load_image(value: ImageInput, *, filename: str | None = None, index: int = 0) -> LocalImage:
+    """Read and check one local input (path, bytes, binary file object or PIL image).
+
+    ``index`` is the input's position from 0; messages count inputs from 1, as prompts do ("image 1").
+    """
+    data, own_name = await _read(value)
+    name = filename or own_name
     if not data:
-        raise InvalidInputError(f"image {name or index} is empty")
+        raise InvalidInputError(f"image {name or index + 1} is empty")
     content_type = sniff_image_type(data)
     if content_type is None:
         guessed = mimetypes.guess_type(name or "")[0]
         raise InvalidInputError(
-            f"{name or f'input {index}'!r} is not an image (PNG, JPEG, WebP, GIF, BMP, HEIC or AVIF)"
+            f"{name or f'input {index + 1}'!r} is not an image (PNG, JPEG, WebP, GIF, BMP, HEIC or AVIF)"
             + (f"; its name suggests {guessed}" if guessed and not guessed.startswith("image/") else "")
         )
     if not name:

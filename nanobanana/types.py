@@ -2,7 +2,9 @@
 
 Python names are snake_case; aliases match the wire exactly (``taskId``, ``failMsg``, ``createdDate``, ...).
 Answers accept and keep fields this version does not know (``model_extra``), so a server that adds fields
-never breaks parsing. Requests are validated strictly, before anything is sent.
+never breaks parsing. Answers are strict only in what the SDK needs (a task id, a state word, a result URL): a
+field it does not need that cannot be read (a ``created_at`` that is not a date, a null ``mediaType``) keeps its
+default and its raw value is set aside in ``unparsed``. Requests are validated strictly, before anything is sent.
 """
 
 from __future__ import annotations
@@ -10,12 +12,25 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+if TYPE_CHECKING:
+    import PIL.Image
 
 __all__ = [
+    "MAX_INPUT_IMAGES",
     "Generation",
     "GenerationOptions",
     "GenerationRequest",
@@ -34,6 +49,14 @@ OutputFormat = Literal["png", "jpeg", "webp"]
 
 Resolution = Literal["1K", "2K", "4K"]
 """Output resolutions: ``1K`` is observed, ``2K`` and ``4K`` are seen in other clients."""
+
+
+MAX_INPUT_IMAGES = 8
+"""The most input images one generation accepts (``image_urls`` and ``images`` together).
+
+The API's own limit is not documented and unknown; the website sends two images. This cap is the SDK's, so a
+mistaken call (a whole folder passed as inputs) is refused before anything is uploaded or paid for.
+"""
 
 
 class GenerationOptions(TypedDict, total=False):
@@ -129,6 +152,36 @@ class _Answer(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow", frozen=True)
 
 
+class _LenientAnswer(_Answer):
+    """An answer with fields the SDK does not need: an unreadable one keeps its default instead of failing.
+
+    Attributes:
+        unparsed: The fields this version could not read, by wire name, exactly as received (None when every
+            field was read). Only fields the SDK does not need are set aside; their attributes keep defaults.
+    """
+
+    # Wire (and Python) names of the fields whose unreadable values are set aside instead of failing the answer.
+    _lenient: ClassVar[frozenset[str]] = frozenset()
+
+    unparsed: dict[str, object] | None = Field(default=None, repr=False, description="Fields not read, raw.")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _set_aside_unreadable(cls, data: object, handler: ModelWrapValidatorHandler[_LenientAnswer]) -> _LenientAnswer:
+        # The common answer is read in one pass; only an answer with an unreadable field pays for a second.
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, dict):
+                raise
+            bad = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+            # A server field named like ours is set aside too, rather than mistaken for ours.
+            if not bad or not bad <= cls._lenient | {"unparsed"}:
+                raise
+            kept = {key: value for key, value in data.items() if key not in bad}
+            return handler({**kept, "unparsed": {key: data[key] for key in bad}})
+
+
 def _check_http_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -146,7 +199,8 @@ class GenerationRequest(BaseModel):
 
     Attributes:
         prompt: What to do with the images (1 to 10,000 characters, not blank).
-        image_urls: Hosted input images, in order ("image 1", "image 2", ... in the prompt).
+        image_urls: Hosted input images, in order ("image 1", "image 2", ... in the prompt); at most
+            `MAX_INPUT_IMAGES` (the API's own limit is unknown).
         output_format: ``png`` (sent by the site), ``jpeg`` or ``webp``.
         image_size: ``auto`` (sent by the site) or an aspect ratio; other words are not documented.
         enable_pro: The site's "pro" model switch; the site sends True.
@@ -167,7 +221,9 @@ class GenerationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
 
     prompt: str = Field(min_length=1, max_length=10_000, description="What to do with the images.")
-    image_urls: tuple[str, ...] = Field(default=(), description="Hosted input images, in order.")
+    image_urls: tuple[str, ...] = Field(
+        default=(), max_length=MAX_INPUT_IMAGES, description="Hosted input images, in order."
+    )
     output_format: OutputFormat = "png"
     image_size: str = Field(default="auto", min_length=1, description="'auto' or an aspect ratio.")
     enable_pro: bool = True
@@ -204,7 +260,7 @@ class GenerationRequest(BaseModel):
         return body
 
 
-class Task(_Answer):
+class Task(_LenientAnswer):
     """A created task: the answer to create.
 
     Attributes:
@@ -212,10 +268,18 @@ class Task(_Answer):
         status: The raw state word (``"waiting"`` when just created).
     """
 
-    task_id: str
+    _lenient = frozenset({"status", "created_at", "updated_at"})
+
+    task_id: str = Field(min_length=1)
     status: str = "waiting"
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @field_validator("task_id", mode="before")
+    @classmethod
+    def _number_is_an_id(cls, value: object) -> object:
+        # A numeric id is still the task's id: losing it would lose a paid task.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @property
     def state(self) -> TaskState:
@@ -223,7 +287,7 @@ class Task(_Answer):
         return _state_of(self.status)
 
 
-class Generation(_Answer):
+class Generation(_LenientAnswer):
     """One generation of a task, as the status call reports it.
 
     Attributes:
@@ -232,6 +296,20 @@ class Generation(_Answer):
             versions of the API send it, ``image_url``.
         fail_msg: The server's failure reason (``failMsg``), ``""`` when none.
     """
+
+    _lenient = frozenset(
+        {
+            "id",
+            "failMsg",
+            "fail_msg",
+            "mediaType",
+            "media_type",
+            "createdDate",
+            "created_date",
+            "updatedDate",
+            "updated_date",
+        }
+    )
 
     id: str = ""
     status: str = ""
@@ -319,7 +397,7 @@ class TaskStatus(_Answer):
         return generation.fail_msg if generation is not None else ""
 
 
-class User(_Answer):
+class User(_LenientAnswer):
     """The signed-in user, as the site's session endpoint describes it.
 
     Attributes:
@@ -328,12 +406,14 @@ class User(_Answer):
         image: The avatar URL, if any.
     """
 
+    _lenient = frozenset({"name", "email", "image"})
+
     name: str | None = None
     email: str | None = None
     image: str | None = None
 
 
-class SessionInfo(_Answer):
+class SessionInfo(_LenientAnswer):
     """The answer to ``GET /api/auth/session`` when signed in.
 
     Attributes:
@@ -341,7 +421,9 @@ class SessionInfo(_Answer):
         expires: When the session ends, if the site says.
     """
 
-    user: User
+    _lenient = frozenset({"user", "expires"})
+
+    user: User = Field(default_factory=lambda: User())
     expires: datetime | None = None
 
 
@@ -366,6 +448,49 @@ class GenerationResult(BaseModel):
     content: bytes | None = Field(default=None, repr=False)
     status: TaskStatus = Field(repr=False)
     media_type: str | None = None
+
+    def read_bytes(self) -> bytes:
+        """The image's bytes, whether kept in memory (no ``output``) or saved to ``path``.
+
+        Reading a saved file blocks while it reads; in async code with large files, call it through
+        ``asyncio.to_thread``.
+
+        Returns:
+            ``content`` when the result was kept in memory, else the saved file's bytes.
+
+        Raises:
+            InvalidInputError: The saved file can no longer be read.
+
+        Example:
+            ```python
+            result = await client.generate("make it night", image_urls=[url])
+            png = result.read_bytes()  # bytes, never None
+            ```
+        """
+        if self.content is not None:
+            return self.content
+        from ._pillow import read_saved
+
+        return read_saved(self.path)
+
+    def image(self) -> PIL.Image.Image:
+        """The result opened as a ``PIL.Image.Image``, from its bytes or its saved file.
+
+        Needs the ``nanobanana[pillow]`` extra.
+
+        Raises:
+            InvalidInputError: Pillow is not installed (the message names the extra), or the image cannot be
+                opened.
+
+        Example:
+            ```python
+            result = await client.generate("make it night", images=[photo])
+            result.image().thumbnail((256, 256))
+            ```
+        """
+        from ._pillow import open_image
+
+        return open_image(self.content, self.path)
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]
         yield from super().__repr_args__()

@@ -268,6 +268,7 @@ class Hosts:
         # The site keeps the original file name, spaces included (see the capture).
         path = f"/image2video/image2video_{int(time.time() * 1000)}_{name}"
         self.world.files[path] = StoredFile(data, field.content_type or "application/octet-stream")
+        self.world.uploads.append(path)
         return web.json_response({"url": self.file_url + path})
 
     # --- signing in (Auth.js) -------------------------------------------------------------------------------

@@ -195,6 +195,11 @@ class Emulator:
         return self._world.requests
 
     @property
+    def uploads(self) -> list[str]:
+        """The URL of every file uploaded and stored, in order (a refused or faulted upload is not one)."""
+        return [self._hosts.file_url + path for path in self._world.uploads]
+
+    @property
     def rate_limited_count(self) -> int:
         """How many requests the ``rate_limit`` knob answered with 429 (scripted 429 faults are in `faults`)."""
         return self._world.rate_limited
@@ -222,11 +227,12 @@ class Emulator:
         task.forced_failure = fail_message is not None
 
     def reset(self) -> None:
-        """Forget tasks, recorded requests, counts (429s included) and faults (sessions and files are kept)."""
+        """Forget tasks, requests, counts (429s included), the list of uploads and faults; keep sessions and files."""
         self._world.tasks.clear()
         self._world.results.clear()
         self._world.requests.clear()
         self._world.counts.clear()
+        self._world.uploads.clear()
         self._world.rate_limited = 0
         self.faults.clear()
         self.faults.fired.clear()

@@ -129,6 +129,7 @@ class World:
     tasks: dict[str, EmulatedTask] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    uploads: list[str] = field(default_factory=list)
     results: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     rate_limited: int = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 
@@ -54,7 +55,10 @@ def test_the_saved_session_is_readable_by_its_owner_only(cli: CLI, nanobanana_em
     assert login_through_the_prompts(cli, nanobanana_emulator).code == 0
 
     assert stat.S_IMODE(cli.session_file.stat().st_mode) == 0o600
-    assert stat.S_IMODE(cli.session_file.parent.stat().st_mode) == 0o700
+    umask = os.umask(0o022)
+    os.umask(umask)
+    # The folder made for it is an ordinary folder of the user's: it follows the umask.
+    assert stat.S_IMODE(cli.session_file.parent.stat().st_mode) == 0o777 & ~umask
 
 
 def test_login_with_email_option_and_json(cli: CLI, nanobanana_emulator: Emulator) -> None:
