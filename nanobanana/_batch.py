@@ -371,6 +371,10 @@ def read_batch_file(path: str | os.PathLike[str]) -> list[BatchItem]:
         lines = source.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise InvalidInputError(f"cannot read batch file {str(source)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"cannot read batch file {str(source)!r}: it is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
     items: list[BatchItem] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):

@@ -1,0 +1,215 @@
+"""A read-only view of a batch from its journal (and batch file): each item's state, for status and reports.
+
+It reads the journal as other tools may: line by line, keeping what it knows (``key``, ``event``, ``time``,
+``index``, ``task_id``, ``url``, ``path``, ``error``, ``error_type``, ``uncertain``) and ignoring unknown
+events and extra fields, so journals of newer versions still read. It takes no lock: a batch may be running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from ._batch import BatchItem, read_batch_file
+from ._exceptions import InvalidInputError
+
+State = Literal["done", "failed", "uncertain", "running", "sent", "not started"]
+"""An item's state: ``running`` has a task id, ``sent`` was being created when its run stopped."""
+
+STATES: tuple[State, ...] = ("done", "failed", "uncertain", "running", "sent", "not started")
+_EVENTS = ("creating", "created", "done", "failed")
+_JOURNAL_SUFFIX = ".journal.jsonl"
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """One item as the journal (and batch file) tell it.
+
+    Attributes:
+        key: The journal key (the item's ``id``, or its position and a hash).
+        state: Where the item stands.
+        index: The item's position in the batch file, when known.
+        prompt: The prompt, when the batch file (or the journal) gives it.
+        images: The input images: local paths (resolved) or URLs.
+        task_id: The server's task id, once created.
+        url: The result's URL, when done.
+        path: Where the result was saved, when done.
+        error: The error message, when failed.
+        error_type: The error's class name, when failed.
+        started: When the item's last create began.
+        finished: When the item ended (done or failed).
+    """
+
+    key: str
+    state: State = "not started"
+    index: int | None = None
+    prompt: str | None = None
+    images: tuple[str, ...] = ()
+    task_id: str | None = None
+    url: str | None = None
+    path: str | None = None
+    error: str | None = None
+    error_type: str | None = None
+    started: datetime | None = None
+    finished: datetime | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        """Seconds from the last create to the end, when both are known."""
+        if self.started is None or self.finished is None:
+            return None
+        return (self.finished - self.started).total_seconds()
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """Every item of a batch, in batch order (items only in the journal come after, in journal order).
+
+    Attributes:
+        journal: The journal read.
+        items: The items.
+    """
+
+    journal: Path
+    items: list[ItemView] = field(default_factory=list)
+
+    def counts(self) -> dict[State, int]:
+        """Items per state, every state present (zeros included), in `STATES` order."""
+        seen = Counter(item.state for item in self.items)
+        return {state: seen[state] for state in STATES}
+
+    def unsettled(self) -> list[ItemView]:
+        """The items that failed or whose create may have reached the server: the ones to look at."""
+        return [item for item in self.items if item.state in ("failed", "uncertain", "sent")]
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _apply(item: ItemView, record: dict[str, Any]) -> ItemView:
+    """The item after one journal event."""
+    event, at = record["event"], _time(record.get("time"))
+    known = {name: record[name] for name in ("task_id", "url", "path", "error", "error_type") if record.get(name)}
+    if isinstance(record.get("index"), int):
+        known["index"] = record["index"]
+    if isinstance(record.get("prompt"), str):
+        known["prompt"] = record["prompt"]
+    if event == "creating":
+        # A new attempt: what an earlier, failed task said no longer applies.
+        fresh = ItemView(key=item.key, index=item.index, prompt=item.prompt, images=item.images)
+        return replace(fresh, state="sent", started=at, **known)
+    if event == "created":
+        return replace(item, state="running", **known)
+    if event == "done":
+        return replace(item, state="done", finished=at, error=None, error_type=None, **known)
+    uncertain = bool(record.get("uncertain")) and not (known.get("task_id") or item.task_id)
+    return replace(item, state="uncertain" if uncertain else "failed", finished=at, **known)
+
+
+def read_journal(path: str | os.PathLike[str]) -> dict[str, ItemView]:
+    """Every item the journal at ``path`` knows, by key, in the order first seen.
+
+    Raises:
+        InvalidInputError: The journal cannot be read.
+    """
+    source = Path(path).expanduser()
+    try:
+        lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read the journal {str(source)!r}: {exc.strerror or exc}") from None
+    items: dict[str, ItemView] = {}
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash
+        if isinstance(record, dict) and record.get("event") in _EVENTS and record.get("key") is not None:
+            key = str(record["key"])
+            items[key] = _apply(items.get(key, ItemView(key=key)), record)
+    return items
+
+
+def default_batch_file(journal: Path) -> Path | None:
+    """The batch file a journal was named after (``jobs.jsonl`` for ``jobs.jsonl.journal.jsonl``), if it exists."""
+    if journal.name.endswith(_JOURNAL_SUFFIX):
+        candidate = journal.with_name(journal.name[: -len(_JOURNAL_SUFFIX)])
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def view_batch(journal: str | os.PathLike[str], batch_file: str | os.PathLike[str] | None = None) -> BatchView:
+    """The batch as its journal and batch file (given, or found by `default_batch_file`) tell it.
+
+    Raises:
+        InvalidInputError: The journal or the batch file cannot be read.
+    """
+    source = Path(journal).expanduser()
+    recorded = read_journal(source)
+    batch = Path(batch_file).expanduser() if batch_file is not None else default_batch_file(source)
+    return BatchView(source, merge(read_batch_file(batch) if batch is not None else [], recorded))
+
+
+def merge(items: list[BatchItem], recorded: dict[str, ItemView]) -> list[ItemView]:
+    """The batch file's items with what the journal recorded of them, then the journal's other items."""
+    merged = []
+    left = dict(recorded)
+    for index, item in enumerate(items):
+        key = item.key(index)
+        known = left.pop(key, ItemView(key=key))
+        images = tuple(item.image_urls) + tuple(item.images)
+        merged.append(replace(known, index=index, prompt=item.prompt, images=images))
+    return merged + list(left.values())
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """What a new run of a batch will do with each item, by the journal of earlier runs.
+
+    Attributes:
+        done: Items with a result already (skipped).
+        failed: Items that failed earlier and stay failed (skipped).
+        reattached: Items whose task exists: the run follows it instead of creating another.
+        to_go: Items the run creates.
+    """
+
+    done: int
+    failed: int
+    reattached: int
+    to_go: int
+
+    @property
+    def skipped(self) -> int:
+        """Items this run settles from the journal without running them."""
+        return self.done + self.failed
+
+    def line(self) -> str:
+        """``resumed: N done, M re-attached, K to go`` (with the earlier failures when there are some)."""
+        failed = f", {self.failed} failed earlier" if self.failed else ""
+        return f"resumed: {self.done} done{failed}, {self.reattached} re-attached, {self.to_go} to go"
+
+
+def _fate(item: ItemView, retry_failed: bool, retry_uncertain: bool) -> str:
+    """What a new run does with ``item``: the name of a `ResumePlan` count."""
+    if item.state == "done":
+        return "done" if item.path is None or Path(item.path).exists() else "reattached"
+    if item.state == "failed" and item.error_type == "GenerationFailedError":
+        return "to_go" if retry_failed else "failed"
+    if item.state in ("uncertain", "sent") and item.task_id is None:
+        return "to_go" if retry_uncertain else "failed"
+    return "reattached" if item.task_id else "to_go"
+
+
+def plan_resume(items: list[ItemView], *, retry_failed: bool, retry_uncertain: bool) -> ResumePlan:
+    """How a run with these options will treat ``items`` (from `view_batch`)."""
+    fates = Counter(_fate(item, retry_failed, retry_uncertain) for item in items)
+    return ResumePlan(fates["done"], fates["failed"], fates["reattached"], fates["to_go"])
