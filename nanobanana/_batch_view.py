@@ -138,6 +138,18 @@ def read_journal(path: str | os.PathLike[str]) -> dict[str, ItemView]:
     return items
 
 
+def _looks_like_items(path: Path) -> bool:
+    """Whether a file without journal events holds batch items instead (a prompt on its first object line)."""
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                return False
+            return isinstance(record, (dict, str)) and (isinstance(record, str) or "prompt" in record)
+    return False
+
+
 def default_batch_file(journal: Path) -> Path | None:
     """The batch file a journal was named after (``jobs.jsonl`` for ``jobs.jsonl.journal.jsonl``), if it exists."""
     if journal.name.endswith(_JOURNAL_SUFFIX):
@@ -155,6 +167,8 @@ def view_batch(journal: str | os.PathLike[str], batch_file: str | os.PathLike[st
     """
     source = Path(journal).expanduser()
     recorded = read_journal(source)
+    if not recorded and _looks_like_items(source):
+        raise InvalidInputError(f"{str(source)!r} looks like a batch file, not its journal; pass the journal")
     batch = Path(batch_file).expanduser() if batch_file is not None else default_batch_file(source)
     return BatchView(source, merge(read_batch_file(batch) if batch is not None else [], recorded))
 

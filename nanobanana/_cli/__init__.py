@@ -71,7 +71,12 @@ def _main(arguments: list[str]) -> int:
         # A file or folder the command was pointed at cannot be used (a folder where a file belongs, no
         # permission, a full disk): a person's problem to fix, not a bug to trace.
         where = f" {exc.filename!r}" if exc.filename else ""
-        return ui.fail(type(exc).__name__, f"cannot use{where}: {exc.strerror or exc}", _exit.ERROR)
+        code = _exit.USAGE if isinstance(exc, _BAD_PATH) else _exit.ERROR
+        return ui.fail(type(exc).__name__, f"cannot use{where}: {exc.strerror or exc}", code)
+
+
+# A path given on the command line that names the wrong kind of thing, or nothing, is bad input (exit 2).
+_BAD_PATH = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
 
 
 def _client_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import logging
 import sys
+import tempfile
 from argparse import SUPPRESS
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 from pydantic import ValidationError
@@ -152,9 +154,20 @@ async def _serve(emulator: Emulator, email: str, faults: Sequence[FaultSpec]) ->
         print(f"Nano Banana emulator: API at {emu.url}, files at {emu.file_url}", flush=True)
         print(f"Session token for {email} (emulator only): {token}", flush=True)
         print("Sample images:", *emu.sample_urls, sep="\n  ", flush=True)
-        print(f"Try: NANOBANANA_BASE_URL={emu.url} NANOBANANA_SESSION_TOKEN={token} nanobanana whoami", flush=True)
-        print("Sign-in codes are logged here when asked for. Ctrl-C stops.", flush=True)
-        await asyncio.Event().wait()
+        with tempfile.TemporaryDirectory(prefix="nanobanana-emulator-") as folder:
+            trust = ""
+            if emu.certificate is not None:
+                # Clients trust the self-signed certificate through a file: Python's ssl reads SSL_CERT_FILE.
+                certificate = Path(folder) / "certificate.pem"
+                certificate.write_bytes(emu.certificate)
+                print(f"Certificate: {certificate} (Node: NODE_EXTRA_CA_CERTS={certificate})", flush=True)
+                trust = f"SSL_CERT_FILE={certificate} "
+            print(
+                f"Try: {trust}NANOBANANA_BASE_URL={emu.url} NANOBANANA_SESSION_TOKEN={token} nanobanana whoami",
+                flush=True,
+            )
+            print("Sign-in codes are logged here when asked for. Ctrl-C stops.", flush=True)
+            await asyncio.Event().wait()
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m nanobanana.emulator") -> int:

@@ -197,3 +197,12 @@ def test_the_failed_filter_works_in_a_real_browser(cli: CLI, mixed: Emulator, tm
     shown = [row["data-state"] for row in page.rows if "hidden" not in row]
     assert shown == ["failed", "failed"]
     assert len(page.rows) == 5
+
+
+def test_report_of_a_batch_file_instead_of_its_journal_says_so(cli: CLI, emu: Emulator) -> None:
+    write_jobs(cli, emu, 2)
+
+    run = cli.run("report", "jobs.jsonl")
+
+    assert run.code == 2, run
+    assert "not its journal" in run.error_line()

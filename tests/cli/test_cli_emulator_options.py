@@ -23,6 +23,7 @@ class Served:
     url: str
     token: str
     samples: list[str]
+    certificate: str | None
 
 
 @contextmanager
@@ -42,7 +43,8 @@ def serve(cli: CLI, *options: str) -> Iterator[Served]:
         assert url, text
         assert token, text
         samples = re.findall(r"^  (\S+)$", text, flags=re.MULTILINE)
-        yield Served(url.group(1), token.group(1), samples)
+        certificate = re.search(r"^Certificate: (\S+)", text, flags=re.MULTILINE)
+        yield Served(url.group(1), token.group(1), samples, certificate.group(1) if certificate else None)
     finally:
         server.send_signal(signal.SIGINT)
         stopped = finish(server, "emulator")
@@ -125,9 +127,18 @@ def test_the_rate_limit_option_answers_429_beyond_it(cli: CLI) -> None:
     assert 429 in answers
 
 
-def test_https_mode_serves_with_a_certificate_made_at_start(cli: CLI) -> None:
-    with serve(cli, "--https") as served:
+def test_https_mode_prints_a_certificate_to_trust_and_the_cli_works_with_it(cli: CLI) -> None:
+    with serve(cli, "--https", "--finish-after", "0") as served:
         assert served.url.startswith("https://127.0.0.1:")
         # Self-signed: not trusted unless the client is told to.
         with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
             urllib.request.urlopen(served.url + "/api/auth/csrf")
+        assert served.certificate is not None
+        cli.env["SSL_CERT_FILE"] = served.certificate
+        sign_in = ("--base-url", served.url, f"--session-token={served.token}")
+        whoami = cli.run(*sign_in, "whoami")
+        generate = cli.run(*sign_in, "generate", "a banana", "-i", served.samples[0], "-o", "out.png", *FAST_POLL)
+
+    assert whoami.code == 0, whoami
+    assert generate.code == 0, generate
+    assert (cli.cwd / "out.png").stat().st_size > 0

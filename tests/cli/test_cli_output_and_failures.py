@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 
 import pytest
@@ -118,4 +119,15 @@ def test_an_output_folder_blocked_by_a_file_exits_2_without_a_traceback(cli: CLI
 
     assert run.code == 2, run
     assert "taken" in run.error_line()
+    assert emu.created_count == 0
+
+
+def test_a_journal_that_is_a_folder_exits_2_without_a_traceback(cli: CLI, emu: Emulator) -> None:
+    (cli.cwd / "jobs.jsonl").write_text(json.dumps({"prompt": "x", "image_urls": emu.sample_urls[:1]}) + "\n")
+    (cli.cwd / "folder").mkdir()
+
+    run = cli.run("batch", "jobs.jsonl", "--journal", "folder")
+
+    assert run.code == 2, run
+    assert "'folder'" in run.error_line()
     assert emu.created_count == 0
