@@ -223,8 +223,8 @@ async def download(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
         if current.state.is_failure:
             raise GenerationFailedError(task_id, current.fail_msg, current)
         if current.url is None:
-            ui.error(f"task {task_id} has no result yet ({current.state_word}); run `nanobanana wait {task_id}` first")
-            return _exit.ERROR
+            message = f"task {task_id} has no result yet ({current.state_word}); run `nanobanana wait {task_id}` first"
+            return ui.fail("TaskNotDone", message, _exit.ERROR, task_id)
         url = current.url
     path = await client.download(url, output_target(args.output) or ".")
     ui.result({"task_id": task_id, "url": url, "path": str(path)}, f"Saved {path}")
@@ -258,7 +258,13 @@ async def batch(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
             progress.finished(outcome)
     outcomes.sort(key=lambda outcome: outcome.index)
     ui.batch_summary(outcomes)
-    return _exit.OK if all(outcome.ok for outcome in outcomes) else _exit.BATCH_FAILURES
+    failed = sum(not outcome.ok for outcome in outcomes)
+    if not failed:
+        return _exit.OK
+    message = f"{failed} of {len(outcomes)} items failed; `nanobanana report {journal} -o report.html` shows them" + (
+        "" if args.retry_failed else ", and --retry-failed runs failed generations again"
+    )
+    return ui.fail("BatchFailures", message, _exit.BATCH_FAILURES)
 
 
 def _resume_plan(args: argparse.Namespace, journal: str) -> ResumePlan | None:
@@ -272,7 +278,11 @@ def _resume_plan(args: argparse.Namespace, journal: str) -> ResumePlan | None:
 def show_batch(view: BatchView, ui: UI) -> int:
     """Print a batch's counts and the items to look at, from its journal; runs nothing."""
     ui.batch_status(view)
-    return _exit.OK if not view.unsettled() else _exit.BATCH_FAILURES
+    unsettled = len(view.unsettled())
+    if not unsettled:
+        return _exit.OK
+    message = f"{unsettled} of {len(view.items)} items failed or may have been created without an answer"
+    return ui.fail("BatchFailures", message, _exit.BATCH_FAILURES)
 
 
 def _write_report(view: BatchView, output: str) -> Path:

@@ -127,7 +127,9 @@ def test_report_in_text_mode_with_json(cli: CLI, mixed: Emulator) -> None:
     assert records[0]["counts"] == {
         "done": 2, "failed": 2, "uncertain": 0, "running": 0, "sent": 1, "not started": 0
     }  # fmt: skip
-    assert {record["key"] for record in records[1:]} == {"item-2", "item-3", "lost"}
+    *items, failure = records[1:]
+    assert {record["key"] for record in items} == {"item-2", "item-3", "lost"}
+    assert failure["error"]["exit_code"] == 10
 
 
 class Rows(HTMLParser):
