@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -73,10 +74,12 @@ class BatchView:
     Attributes:
         journal: The journal read.
         items: The items.
+        running: A batch run holds the journal now: its ``sent`` items are being created, not lost.
     """
 
     journal: Path
     items: list[ItemView] = field(default_factory=list)
+    running: bool = False
 
     def counts(self) -> dict[State, int]:
         """Items per state, every state present (zeros included), in `STATES` order."""
@@ -84,8 +87,12 @@ class BatchView:
         return {state: seen[state] for state in STATES}
 
     def unsettled(self) -> list[ItemView]:
-        """The items that failed or whose create may have reached the server: the ones to look at."""
-        return [item for item in self.items if item.state in ("failed", "uncertain", "sent")]
+        """The items that failed or whose create may have reached the server: the ones to look at.
+
+        While a run holds the journal, items ``sent`` are being created, not lost, and are not listed.
+        """
+        states = ("failed", "uncertain") if self.running else ("failed", "uncertain", "sent")
+        return [item for item in self.items if item.state in states]
 
 
 def _time(value: Any) -> datetime | None:
@@ -150,6 +157,22 @@ def _looks_like_items(path: Path) -> bool:
     return False
 
 
+def is_in_use(journal: Path) -> bool:
+    """Whether a batch run holds the journal's lock now (POSIX only; elsewhere, False)."""
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        return False
+    import fcntl
+
+    with open(journal, "rb") as file:
+        try:
+            # A shared lock is refused while a run holds its exclusive one, and disturbs no run when granted.
+            fcntl.flock(file.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+    return False
+
+
 def default_batch_file(journal: Path) -> Path | None:
     """The batch file a journal was named after (``jobs.jsonl`` for ``jobs.jsonl.journal.jsonl``), if it exists."""
     if journal.name.endswith(_JOURNAL_SUFFIX):
@@ -170,7 +193,8 @@ def view_batch(journal: str | os.PathLike[str], batch_file: str | os.PathLike[st
     if not recorded and _looks_like_items(source):
         raise InvalidInputError(f"{str(source)!r} looks like a batch file, not its journal; pass the journal")
     batch = Path(batch_file).expanduser() if batch_file is not None else default_batch_file(source)
-    return BatchView(source, merge(read_batch_file(batch) if batch is not None else [], recorded))
+    items = merge(read_batch_file(batch) if batch is not None else [], recorded)
+    return BatchView(source, items, running=is_in_use(source))
 
 
 def merge(items: list[BatchItem], recorded: dict[str, ItemView]) -> list[ItemView]:

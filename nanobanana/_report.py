@@ -16,6 +16,8 @@ THUMBNAIL = 160
 
 # Nothing may load from the network: the page is whole by itself.
 _POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+_RUNNING = " A batch was running on this journal: items <em>sent</em> were being created."
+_SENT = "its create was sent, and no answer recorded: the task may exist (or, in a running batch, is being made)"
 _FILTERS = (("all", "All"), ("failed", "Failed"), ("uncertain", "Uncertain"))
 
 _STYLE = """
@@ -90,7 +92,7 @@ def _row(item: ItemView, base: Path) -> str:
     inputs = "".join(_image(image, base) for image in item.images) or "-"
     result = _image(item.path, base) if item.path else (f"<code>{html.escape(item.url)}</code>" if item.url else "-")
     seconds = f"{item.seconds:.1f} s" if item.seconds is not None else "-"
-    error = html.escape(item.error or ("create sent when the run stopped" if item.state == "sent" else ""))
+    error = html.escape(item.error or (_SENT if item.state == "sent" else ""))
     cells = (
         f"<code>{html.escape(item.key)}</code>",
         html.escape(item.prompt or "-"),
@@ -129,7 +131,7 @@ def render(view: BatchView, *, base: Path | None = None) -> str:
 <title>{title}</title><style>{_STYLE}</style></head>
 <body><h1>{title}</h1>
 <p class="counts">{len(view.items)} items: {counts}</p>
-<p><small>From {html.escape(str(view.journal))}, made {made}.</small></p>
+<p><small>From {html.escape(str(view.journal))}, made {made}.{_RUNNING if view.running else ""}</small></p>
 <nav>{buttons}</nav>
 <table><thead><tr>{header}</tr></thead>
 <tbody>

@@ -148,10 +148,12 @@ class UI:
         """A batch's counts per state and the items to look at (failed or uncertain), from its journal."""
         counts = view.counts()
         if self.json_mode:
-            self.result({"journal": str(view.journal), "counts": counts}, "")
+            self.result({"journal": str(view.journal), "running": view.running, "counts": counts}, "")
             for item in view.unsettled():
                 self.result(_item_json(item), "")
             return
+        if view.running:
+            self.info("A batch is running on this journal: the counts are of now, and items sent are being created.")
         table = Table(title=f"Batch {view.journal}")
         for state in counts:
             table.add_column(state, justify="right")

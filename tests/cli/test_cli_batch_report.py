@@ -15,6 +15,7 @@ from rich.console import Console
 
 from nanobanana._batch import BatchOutcome, BatchProgress
 from nanobanana._cli._ui import UI, BatchLines, failures_table
+from nanobanana._journal import Journal
 from nanobanana.emulator import Emulator, sample_images
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -208,3 +209,15 @@ def test_report_of_a_batch_file_instead_of_its_journal_says_so(cli: CLI, emu: Em
 
     assert run.code == 2, run
     assert "not its journal" in run.error_line()
+
+
+@pytest.mark.nanobanana_emulator(finish_after=0)
+def test_report_tells_a_running_batch_and_does_not_call_its_items_in_flight_lost(cli: CLI, mixed: Emulator) -> None:
+    journal = Journal(cli.cwd / "run.jsonl")  # holds the lock, as a running batch does
+    try:
+        records = cli.run("--json", "report", "run.jsonl", "--batch", "jobs.jsonl").json()
+    finally:
+        journal.close()
+
+    assert records[0]["running"] is True
+    assert "lost" not in {record.get("key") for record in records}
