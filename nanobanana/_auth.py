@@ -69,12 +69,18 @@ async def login(transport: Transport, email: str, code: str) -> SessionInfo:
     csrf = await _csrf_token(transport)
     previous, transport.session_token = transport.session_token, None
     path = f"{_AUTH}/callback/email-verification"
-    answer = await transport.request(
-        "POST",
-        path,
-        form={"csrfToken": csrf, "email": email, "code": code, "json": "true"},
-        idempotent=False,
-    )
+    try:
+        answer = await transport.request(
+            "POST",
+            path,
+            form={"csrfToken": csrf, "email": email, "code": code, "json": "true"},
+            idempotent=False,
+            expect_redirect=True,
+        )
+    except BaseException:
+        # A sign-in that failed on the way (5xx, network) must not sign out a client that was signed in.
+        transport.session_token = previous
+        raise
     location = answer.headers.get("Location", "")
     if transport.session_token is None or "error=" in location:
         # A wrong code must not sign out a client that was signed in.
@@ -118,6 +124,12 @@ async def sign_out(transport: Transport) -> None:
         return
     try:
         csrf = await _csrf_token(transport)
-        await transport.request("POST", f"{_AUTH}/signout", form={"csrfToken": csrf, "json": "true"}, idempotent=True)
+        await transport.request(
+            "POST",
+            f"{_AUTH}/signout",
+            form={"csrfToken": csrf, "json": "true"},
+            idempotent=True,
+            expect_redirect=True,
+        )
     finally:
         transport.session_token = None

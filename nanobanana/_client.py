@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import overload
@@ -16,12 +17,14 @@ from typing_extensions import Self, Unpack
 
 from . import _auth, _config, _session_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
+from ._batch_steps import ClientSteps, UploadMemory
 from ._config import PollPolicy
 from ._download import download as _download
-from ._exceptions import InvalidInputError, NanoBananaError
-from ._inputs import ImageInput, gather_all, is_url, load_image
+from ._exceptions import InvalidInputError, NanoBananaError, invalid_input
+from ._inputs import ImageInput, LocalImage, gather_all, is_url, load_image
 from ._polling import OnUpdate, poll_until_done
 from ._transport import Transport
+from ._wait_schedule import FixedSchedule
 from .types import (
     GenerationOptions,
     GenerationRequest,
@@ -50,21 +53,14 @@ def _build_request(
     try:
         return GenerationRequest(prompt=prompt, image_urls=tuple(image_urls), **options)
     except ValidationError as exc:
-        raise _invalid_request(exc) from exc
-
-
-def _invalid_request(exc: ValidationError) -> InvalidInputError:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in error['loc']) or 'request'}: {error['msg']}" for error in exc.errors()
-    )
-    return InvalidInputError(f"invalid generation request: {problems}")
+        raise invalid_input(exc, "generation request") from exc
 
 
 def _with_more_urls(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
     try:
         return GenerationRequest.model_validate({**request.model_dump(), "image_urls": (*request.image_urls, *urls)})
     except ValidationError as exc:
-        raise _invalid_request(exc) from exc
+        raise invalid_input(exc, "generation request") from exc
 
 
 def _status_of_created(task: Task) -> TaskStatus:
@@ -95,8 +91,14 @@ class NanoBanana:
             itself down when the server answers 429, and recovers gradually.
         poll: How `wait` spaces its status calls.
         wait_timeout: Default seconds `wait` and `generate` wait for a task.
-        max_download_bytes: Largest result `download` accepts.
+        max_download_bytes: Largest result `download` accepts (after any decoding).
+        max_concurrent_downloads: Downloads in flight at once; the file host's own limit, so slow downloads
+            never hold the places of API requests (``max_concurrency``).
+        download_timeout: Seconds a whole download may take; None (the default) bounds only the silence
+            between bytes (the client's ``timeout``).
         session: An ``aiohttp.ClientSession`` of yours to send requests with. The client never closes it.
+        allow_insecure_http: Allow a plain ``http://`` base URL to another machine, which sends the session
+            cookie in clear. Loopback hosts (the emulator) never need it.
 
     Example:
         ```python
@@ -125,7 +127,10 @@ class NanoBanana:
         poll: PollPolicy | None = None,
         wait_timeout: float | None = _config.DEFAULT_WAIT_TIMEOUT,
         max_download_bytes: int = _config.DEFAULT_MAX_DOWNLOAD_BYTES,
+        max_concurrent_downloads: int = _config.DEFAULT_MAX_DOWNLOADS,
+        download_timeout: float | None = None,
         session: aiohttp.ClientSession | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         resolved_base = (base_url or os.environ.get(_config.ENV_BASE_URL) or _config.DEFAULT_BASE_URL).rstrip("/")
         self._session_file = (
@@ -148,6 +153,9 @@ class NanoBanana:
             max_concurrency=max_concurrency,
             requests_per_second=requests_per_second,
             session=session,
+            allow_insecure_http=allow_insecure_http,
+            max_downloads=max_concurrent_downloads,
+            download_timeout=download_timeout,
         )
         self.poll = poll or PollPolicy()
         self.wait_timeout = wait_timeout
@@ -228,8 +236,6 @@ class NanoBanana:
             final = await client.wait(task.task_id)
             ```
         """
-        # Only the wire body is kept while the request waits for its turn: with thousands queued, every object
-        # a waiting create holds is work for the garbage collector.
         body = (await self._prepare(_build_request(prompt, image_urls, options), images)).to_wire()
         answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
         if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
@@ -292,7 +298,9 @@ class NanoBanana:
             WaitTimeoutError: Still running after ``timeout``; resume with ``wait(err.task_id)``.
             APIStatusError: A non-transient error such as 401 or 404.
         """
-        return await self._wait(task_id, timeout=timeout, on_update=on_update, poll=poll, initial_delay=0.0)
+        return await self._wait(
+            task_id, timeout=timeout, on_update=on_update, poll=poll, first_delay=0.0, created_at=time.monotonic()
+        )
 
     def _wait(
         self,
@@ -301,19 +309,19 @@ class NanoBanana:
         timeout: float | None,
         on_update: OnUpdate | None,
         poll: PollPolicy | None,
-        initial_delay: float,
+        first_delay: float | None,
+        created_at: float,
         created: Task | None = None,
     ) -> Coroutine[None, None, TaskStatus]:
-        # A plain function handing back the wait's coroutine: a waiting generation holds one frame less.
         return poll_until_done(
             self.status,
             task_id=task_id,
             timeout=self.wait_timeout if timeout is None else timeout,
-            policy=poll or self.poll,
+            schedule=FixedSchedule(poll or self.poll, self._rng),
+            created_at=created_at,
             on_update=on_update,
-            initial_delay=initial_delay,
-            rng=self._rng,
-            # Only a callback needs to hear of the task before the first poll; the model is not built for nothing.
+            first_delay=first_delay,
+            # Only a callback needs to hear of the task before the first poll.
             initial=None if created is None or on_update is None else _status_of_created(created),
         )
 
@@ -419,15 +427,12 @@ class NanoBanana:
         """
         task = await self.create(prompt, image_urls=image_urls, images=images, **options)
         task_id = task.task_id
-        # Only a callback needs the create answer. With thousands of generations waiting at once, each holds
-        # as little as it can: every object they hold is work for the garbage collector.
-        created = task if on_update is not None else None
-        del task
+        created_at = time.monotonic()
         try:
-            # The final status goes straight to _fetch_result, which parks it while the download waits its turn.
-            return await self._fetch_result(
-                task_id, await self._wait_done(task_id, timeout=timeout, on_update=on_update, created=created), output
+            final = await self._wait_done(
+                task_id, timeout=timeout, on_update=on_update, created=task, created_at=created_at
             )
+            return await self._fetch_result(task_id, final, output)
         except NanoBananaError as exc:
             exc.task_id = task_id
             raise
@@ -471,6 +476,8 @@ class NanoBanana:
             A `BatchRun`: awaitable (a list of outcomes) and async-iterable (outcomes as they finish).
 
         Raises:
+            InvalidInputError: A bad argument, or two items with one id or one output file; nothing was sent.
+                Also, when the run starts, a journal of a newer format version or written by another batch.
             JournalLockedError: Another run is using the journal (raised when the run starts).
 
         Example:
@@ -482,8 +489,9 @@ class NanoBanana:
             failed = [o for o in outcomes if not o.ok]
             ```
         """
+        steps = ClientSteps(prepare=self._prepare, create=self.create, wait=self._wait_done, fetch=self._fetch_result)
         return BatchRun(
-            self,
+            steps,
             items,
             concurrency=concurrency,
             output_dir=output_dir,
@@ -494,8 +502,10 @@ class NanoBanana:
             retry_uncertain=retry_uncertain,
         )
 
-    async def _prepare(self, request: GenerationRequest, images: Sequence[ImageInput]) -> GenerationRequest:
-        """Check and upload local images, appending their URLs (and any URLs among them) in order."""
+    async def _prepare(
+        self, request: GenerationRequest, images: Sequence[ImageInput], uploads: UploadMemory | None = None, /
+    ) -> GenerationRequest:
+        """Check and upload local images (through ``uploads``, when given), appending their URLs in order."""
         if isinstance(images, (str, bytes)):
             raise InvalidInputError("images must be a list; wrap a single image in [...]")
         if not images:
@@ -503,9 +513,15 @@ class NanoBanana:
         # The URLs among the images are checked before anything is uploaded.
         _with_more_urls(request, [image for image in images if is_url(image)])
         loaded = await gather_all(load_image(image, index=i) for i, image in enumerate(images) if not is_url(image))
-        uploaded = iter(await gather_all(self._upload_loaded(i.data, i.filename, i.content_type) for i in loaded))
+        uploaded = iter(await gather_all(self._upload_once(image, uploads) for image in loaded))
         extra = [image if is_url(image) else next(uploaded) for image in images]
         return _with_more_urls(request, extra)
+
+    def _upload_once(self, image: LocalImage, uploads: UploadMemory | None) -> Awaitable[str]:
+        def upload() -> Awaitable[str]:
+            return self._upload_loaded(image.data, image.filename, image.content_type)
+
+        return upload() if uploads is None else uploads.hosted(image.data, upload)
 
     def _wait_done(
         self,
@@ -515,33 +531,31 @@ class NanoBanana:
         on_update: OnUpdate | None = None,
         initial_delay: float | None = None,
         created: Task | None = None,
+        created_at: float | None = None,
     ) -> Coroutine[None, None, TaskStatus]:
-        """Wait for a task just created: the first poll comes after a jittered first interval.
+        """Wait for a task just created: the first poll comes after the schedule's first interval.
 
-        With ``created`` (the create answer), ``on_update`` hears of the task at once, before any poll.
-        A plain function handing back `_wait`'s coroutine, so a waiting generation holds one frame less.
+        ``initial_delay`` overrides that first sleep (0 polls at once, for a task created long ago). With
+        ``created`` (the create answer), ``on_update`` hears of the task at once, before any poll.
         """
-        if initial_delay is None:
-            initial_delay = self.poll.initial * (1.0 + self._rng.uniform(0.0, self.poll.jitter))
         return self._wait(
-            task_id, timeout=timeout, on_update=on_update, poll=None, initial_delay=initial_delay, created=created
+            task_id,
+            timeout=timeout,
+            on_update=on_update,
+            poll=None,
+            first_delay=initial_delay,
+            created_at=time.monotonic() if created_at is None else created_at,
+            created=created,
         )
 
     async def _fetch_result(
         self, task_id: str, final: TaskStatus, output: str | os.PathLike[str] | None
     ) -> GenerationResult:
-        """Download a finished task's result to ``output`` (or into memory).
-
-        While the download waits for an in-flight place, the final status is kept as its JSON, not as a model:
-        with thousands of generations queued for their downloads, a model each (six objects for the garbage
-        collector, about 2 KB) slows them all down measurably (see the benchmarks page).
-        """
+        """Download a finished task's result to ``output`` (or into memory)."""
         url = final.url
         assert url is not None
-        parked = final.model_dump_json(by_alias=True, exclude_unset=True)
-        del final
         fetched = await _download(self._transport, url, output, max_bytes=self.max_download_bytes)
-        status = TaskStatus.model_validate_json(parked)
+        status = final
         if isinstance(fetched, Path):
             return GenerationResult(task_id=task_id, url=url, path=fetched, status=status)
         return GenerationResult(task_id=task_id, url=url, content=fetched, status=status)

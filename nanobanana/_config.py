@@ -38,6 +38,15 @@ DEFAULT_MAX_CONCURRENCY = 64
 DEFAULT_WAIT_TIMEOUT = 600.0
 DEFAULT_MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
 DOWNLOAD_CHUNK_BYTES = 256 * 1024
+# Downloads at once across a client: the file host's own limit, apart from the API's max_concurrency.
+DEFAULT_MAX_DOWNLOADS = 16
+# The largest API answer read (create, status, upload, sign-in answers are a few hundred bytes).
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+# Redirect hops a download follows before giving up.
+MAX_REDIRECTS = 10
+# The client-wide retry budget, in tokens (a retry costs 5, one after a timeout 10; a success gives 1 back),
+# as in AWS's "standard" retry mode: 100 retries in a row at most, then only as successes refill it.
+RETRY_BUDGET = 500
 
 # Backoff between retries of one request: full jitter, as AWS recommends, capped so a user never waits long.
 RETRY_BACKOFF_BASE = 0.5

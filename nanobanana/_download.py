@@ -1,9 +1,10 @@
 """Downloads of results: streamed, size-limited, atomic, and free of credentials.
 
-Result URLs live on another host (``file.v03ai.com``) and are capabilities: they need no sign-in, so the
-transport sends our cookie and headers to the API host only, re-checking at every redirect. Files are
-written to a temporary name beside the target and renamed into place only once complete and checked, so an
-interrupted or truncated download never leaves a partial file under the real name.
+Result URLs live on another host (``file.v03ai.com``) and are capabilities: they need no sign-in, so the cookie
+and headers go to the API host only, checked again at every redirect. The file host is asked for the bytes as
+they are (``Accept-Encoding: identity``); one that compresses anyway is decoded here, with the size limit held
+on the decoded bytes. Files are written to a temporary name beside the target and renamed into place only once
+complete, so an interrupted or truncated download never leaves a partial file under the real name.
 """
 
 from __future__ import annotations
@@ -13,21 +14,28 @@ import contextlib
 import functools
 import logging
 import os
-import tempfile
+import secrets
+import zlib
 from collections.abc import Coroutine, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote, urlsplit
 
+import aiohttp
 from yarl import URL
 
-from ._config import DOWNLOAD_CHUNK_BYTES
+from ._config import DOWNLOAD_CHUNK_BYTES, MAX_REDIRECTS
+from ._deadline import Deadline
+from ._error_map import AIOHTTP_ERRORS, map_exception, status_error
 from ._exceptions import APIError, APIStatusError, DownloadError, InvalidInputError
-from ._transport import AIOHTTP_ERRORS, Transport, translate_error
+from ._filenames import result_path
+from ._transport import Transport
 
 logger = logging.getLogger("nanobanana")
 
 _ACCEPTED_TYPES = ("image/", "application/octet-stream", "binary/octet-stream")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# zlib's window bits for "gzip or zlib, whichever the header says".
+_GZIP_OR_ZLIB = 47
 
 
 def _parse_url(url: str) -> URL:
@@ -41,13 +49,7 @@ def _parse_url(url: str) -> URL:
     return parsed
 
 
-def target_path(path: str | os.PathLike[str], url: str) -> Path:
-    """Where to save ``url``: ``path`` itself, or the URL's file name inside ``path`` if it is a folder."""
-    target = Path(path).expanduser()
-    if target.is_dir():
-        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "result.png"
-        target = target / name
-    return target
+_Destination = str | os.PathLike[str] | None
 
 
 def download(
@@ -59,85 +61,187 @@ def download(
 ) -> Coroutine[Any, Any, bytes | Path]:
     """Fetch ``url``; return its bytes, or save it to ``path`` and return the final path.
 
+    Checks its arguments at once (before the returned coroutine is awaited), then the coroutine downloads under
+    the file host's own limit of downloads at once and the client's retry rule.
+
     Raises:
         InvalidInputError: ``url`` is not an http(s) URL.
-        DownloadError: The file could not be fetched, was not an image, was too large, or was cut short.
+        DownloadError: The file could not be fetched, was not an image, was too large, was cut short, or the
+            client's ``download_timeout`` ran out.
     """
     parsed = _parse_url(url)
-    target = target_path(path, url) if path is not None else None
-    # A plain function handing back the first attempt's coroutine: a download waiting for its turn is one frame.
-    return _attempt(transport, parsed, url, target, max_bytes, True)
+    return _download(transport, parsed, path, max_bytes)
 
 
-async def _attempt(
-    transport: Transport, parsed: URL, url: str, target: Path | None, max_bytes: int, first: bool
-) -> bytes | Path:
-    """One attempt at the download; the first goes on to the retries, whose final error it explains."""
+async def _download(transport: Transport, url: URL, path: _Destination, max_bytes: int) -> bytes | Path:
+    """The download with its retries, its overall deadline and its final error."""
+    attempt = functools.partial(_fetch_once, transport, url, path, max_bytes)
+    deadline = Deadline(transport.download_deadline)
     try:
-        async with transport.pacer.slot():
-            response = await transport.get(parsed)
-            try:
-                if response.status >= 400:
-                    text = (await response.content.read(2048)).decode("utf-8", errors="replace")
-                    raise transport.status_error(
-                        "GET", response.url, response.status, response.reason or "", response.headers, text
-                    )
-                content_type = response.headers.get("Content-Type", "").lower()
-                if not content_type.startswith(_ACCEPTED_TYPES):
-                    raise DownloadError(
-                        f"Downloading {url}: expected an image, got {content_type or 'no content type'!r}.",
-                        url=url,
-                        status_code=response.status,
-                    )
-                expected = response.content_length
-                if expected is not None and expected > max_bytes:
-                    raise DownloadError(
-                        f"Downloading {url}: {expected} bytes is over the limit of {max_bytes} bytes "
-                        "(raise max_download_bytes).",
-                        url=url,
-                    )
-                if target is None and expected is not None:
-                    # Size known and within the limit: one read, as aiohttp does it, instead of chunk by chunk.
-                    data = await response.read()
-                    _check_complete(len(data), expected, url)
-                    return data
-                chunks = response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES)
-                if target is None:
-                    buffer = bytearray()
-                    async for chunk in chunks:
-                        buffer += chunk
-                        _check_size(len(buffer), max_bytes, url)
-                    _check_complete(len(buffer), expected, url)
-                    return bytes(buffer)
-                with _atomic_file(target, url) as file:
-                    received = 0
-                    async for chunk in chunks:
-                        received += len(chunk)
-                        _check_size(received, max_bytes, url)
-                        _write(file, chunk, url)
-                    _check_complete(received, expected, url)
-                    await asyncio.to_thread(_flush_to_disk, file, url)
-                logger.debug("Saved %s (%d bytes) to %s", parsed.path, received, target)
-                return target
-            except AIOHTTP_ERRORS as exc:
-                raise translate_error("GET", response.url, exc) from exc
-            finally:
-                response.release()
-    except Exception as exc:
-        if not first:
+        async with transport.downloads, deadline:
+            return await transport.retrier.run(attempt, idempotent=True)
+    except asyncio.TimeoutError:
+        if not deadline.expired:
             raise
-        again = functools.partial(_attempt, transport, parsed, url, target, max_bytes, False)
+        failure = DownloadError(
+            f"Downloading {url} took longer than download_timeout ({transport.download_deadline:g}s).", url=str(url)
+        )
+    except APIStatusError as final:
+        failure = DownloadError(
+            f"Downloading {url} failed with HTTP {final.status_code}: the link may have expired; "
+            "read a fresh URL with `client.status(task_id)`.",
+            url=str(url),
+            status_code=final.status_code,
+            retryable=final.retryable,
+        )
+    except APIError as final:
+        failure = DownloadError(f"Could not download the result: {final.message}", url=str(url))
+        failure.retryable = final.retryable
+    raise failure
+
+
+async def _fetch_once(transport: Transport, url: URL, path: _Destination, max_bytes: int) -> bytes | Path:
+    """One attempt: the GET (redirects followed by hand), the checks, the body to memory or to the file."""
+    failure: APIError
+    try:
+        response = await _get(transport, url)
         try:
-            return await transport.retry_after(exc, again, idempotent=True)
-        except APIStatusError as final:
-            raise DownloadError(
-                f"Downloading {url} failed: HTTP {final.status_code}. The link may have expired; "
-                "read a fresh URL with `client.status(task_id)`.",
-                url=url,
-                status_code=final.status_code,
-            ) from final
-        except APIError as final:
-            raise DownloadError(f"Downloading {url} failed: {final.message}", url=url) from final
+            _check(transport, response, max_bytes, await _error_text(response))
+            # Named only now: inside a folder, the file's extension comes from what the host says it sent.
+            target = result_path(path, str(url), response.headers.get("Content-Type")) if path is not None else None
+            return await _receive(response, target, max_bytes, str(url))
+        finally:
+            response.release()
+    except AIOHTTP_ERRORS as exc:
+        failure = map_exception("GET", str(url), exc, transport.redact)
+    raise failure
+
+
+async def _get(transport: Transport, url: URL) -> aiohttp.ClientResponse:
+    """The GET of ``url``, following redirects itself so that each hop's headers are chosen for its host."""
+    http = transport.session.get()
+    for _ in range(MAX_REDIRECTS + 1):
+        await transport.pacer.turn()
+        response = await http.get(
+            url,
+            headers=transport.session.download_headers(url),
+            allow_redirects=False,
+            timeout=transport.download_timeout,
+            auto_decompress=False,
+        )
+        location = response.headers.get("Location")
+        if response.status not in _REDIRECTS or not location:
+            return response
+        response.release()
+        url = _next_hop(url, location, transport)
+    raise DownloadError(
+        f"Downloading {url}: too many redirects (more than {MAX_REDIRECTS}); the link is broken.", url=str(url)
+    )
+
+
+def _next_hop(url: URL, location: str, transport: Transport) -> URL:
+    """Where a redirect leads (a relative Location is resolved), refusing anything but http(s)."""
+    try:
+        target = url.join(URL(location))
+    except (TypeError, ValueError):
+        target = None
+    if target is None or target.scheme not in ("http", "https") or not target.host:
+        shown = transport.redact(location)[:200]
+        raise DownloadError(f"Downloading {url}: the server redirected to {shown!r}, not an http(s) URL.", url=str(url))
+    return target
+
+
+async def _error_text(response: aiohttp.ClientResponse) -> str:
+    if response.status < 400:
+        return ""
+    return (await response.content.read(2048)).decode("utf-8", errors="replace")
+
+
+def _check(transport: Transport, response: aiohttp.ClientResponse, max_bytes: int, error_text: str) -> None:
+    """Refuse an error status, an answer that is not an image, or one announced as too large."""
+    url = str(response.url)
+    if response.status >= 400:
+        raise status_error(
+            "GET", url, response.status, response.reason or "", response.headers, error_text, transport.redact
+        )
+    content_type = response.headers.get("Content-Type", "").lower()
+    if not content_type.startswith(_ACCEPTED_TYPES):
+        raise DownloadError(
+            f"Downloading {url}: expected an image, got {content_type or 'no content type'!r}.",
+            url=url,
+            status_code=response.status,
+        )
+    expected = response.content_length
+    if expected is not None and expected > max_bytes and "Content-Encoding" not in response.headers:
+        raise DownloadError(
+            f"Downloading {url}: {expected} bytes is over the limit of {max_bytes} bytes (raise max_download_bytes).",
+            url=url,
+        )
+
+
+async def _receive(response: aiohttp.ClientResponse, target: Path | None, max_bytes: int, url: str) -> bytes | Path:
+    """The body, decoded and size-checked, as bytes or written to ``target``."""
+    decoder = _Decoder(response.headers.get("Content-Encoding", ""), max_bytes, url)
+    expected = response.content_length
+    if target is None and expected is not None and decoder.identity:
+        # Size known and within the limit: one read, as aiohttp does it, instead of chunk by chunk.
+        data = await response.read()
+        _check_complete(len(data), expected, url)
+        return data
+    chunks = response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES)
+    if target is None:
+        buffer = bytearray()
+        async for chunk in chunks:
+            buffer += decoder.feed(chunk)
+        _check_complete(decoder.received, expected, url)
+        return bytes(buffer + decoder.flush())
+    with _atomic_file(target, url) as file:
+        async for chunk in chunks:
+            _write(file, decoder.feed(chunk), url)
+        _check_complete(decoder.received, expected, url)
+        _write(file, decoder.flush(), url)
+        await asyncio.to_thread(_flush_to_disk, file, url)
+    logger.debug("Saved %s (%d bytes) to %s", URL(url).path, decoder.decoded, target)
+    return target
+
+
+class _Decoder:
+    """Undoes a Content-Encoding the file host used anyway, never holding more than the limit allows."""
+
+    def __init__(self, encoding: str, max_bytes: int, url: str) -> None:
+        encoding = encoding.strip().lower()
+        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            raise DownloadError(f"Downloading {url}: the file host sent an unsupported encoding {encoding!r}.", url=url)
+        self.identity = encoding in ("", "identity")
+        self._zlib = None if self.identity else zlib.decompressobj(_GZIP_OR_ZLIB if encoding != "deflate" else 15)
+        self._max_bytes = max_bytes
+        self._url = url
+        self.received = 0
+        self.decoded = 0
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The decoded bytes of ``chunk``; DownloadError once the decoded total passes the limit."""
+        self.received += len(chunk)
+        if self._zlib is None:
+            return self._count(chunk)
+        out = bytearray()
+        try:
+            while chunk:
+                out += self._zlib.decompress(chunk, self._max_bytes - self.decoded - len(out) + 1)
+                _check_size(self.decoded + len(out), self._max_bytes, self._url)
+                chunk = self._zlib.unconsumed_tail
+        except zlib.error:
+            raise DownloadError(f"Downloading {self._url}: the compressed body is corrupt.", url=self._url) from None
+        return self._count(bytes(out))
+
+    def flush(self) -> bytes:
+        """Whatever the decoder still holds at the end."""
+        return b"" if self._zlib is None else self._count(self._zlib.flush())
+
+    def _count(self, data: bytes) -> bytes:
+        self.decoded += len(data)
+        _check_size(self.decoded, self._max_bytes, self._url)
+        return data
 
 
 def _check_size(size: int, max_bytes: int, url: str) -> None:
@@ -195,18 +299,20 @@ def remove_partial_files(targets: Iterable[Path]) -> None:
 
 @contextlib.contextmanager
 def _atomic_file(target: Path, url: str) -> Iterator[IO[bytes]]:
-    """A temporary file beside ``target``, renamed onto it on success and deleted on any failure."""
+    """A temporary file beside ``target``, renamed onto it on success and deleted on any failure.
+
+    Created with mode 0666 less the umask, as any file the user's programs write.
+    """
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}{_PART_SUFFIX}"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_PART_SUFFIX)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as exc:
         raise DownloadError(f"Cannot write to {target.parent}: {exc}", url=url) from exc
-    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as file:
             yield file
         try:
-            os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         except OSError as exc:
             raise DownloadError(f"Saving {url} to {target} failed: {exc}", url=url) from exc

@@ -9,7 +9,8 @@ Every error is a `NanoBananaError`; catch that to handle them all. The tree::
     │   │   └── APITimeoutError     the request timed out
     │   ├── APIStatusError          the API answered with a 4xx or 5xx status
     │   │   ├── BadRequestError             400, 422: the server rejected the request
-    │   │   ├── AuthenticationError         401, 403: signed out, expired, or blocked
+    │   │   ├── AuthenticationError         401, 403: signed out or expired
+    │   │   ├── CloudflareError             403 with an HTML page: Cloudflare challenged or blocked the request
     │   │   ├── InsufficientCreditsError    402: the account has no credits left
     │   │   ├── NotFoundError               404: unknown task or endpoint
     │   │   ├── RateLimitError              429: slow down (see ``retry_after``)
@@ -19,9 +20,14 @@ Every error is a `NanoBananaError`; catch that to handle them all. The tree::
     ├── GenerationFailedError       the task ended in a failure state (``task_id``, ``fail_msg``)
     ├── WaitTimeoutError            the task was still running when ``timeout`` ran out
     ├── DownloadError               the result could not be fetched or saved
-    └── JournalLockedError          another batch run is using the same journal file
+    ├── ClientClosedError           the client was closed, or is used from another event loop
+    ├── JournalLockedError          another batch run is using the same journal file
+    ├── UncertainCreateError        a batch item's create may have reached the server (``key``)
+    └── BatchAbortedError           a batch item never started: the batch stopped early (``key``, ``reason``)
 
-Errors never contain the session token: bodies quoted in messages are redacted first.
+Every error has ``retryable``: True when sending the same call again is safe and may succeed.
+Errors never contain the session token: text the server sent is redacted before it is quoted, and no
+exception of aiohttp's (whose request info holds the Cookie header) is ever chained to ours.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from typing import TYPE_CHECKING
 from multidict import CIMultiDict, CIMultiDictProxy
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from .types import TaskStatus
 
 __all__ = [
@@ -41,6 +49,9 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchAbortedError",
+    "ClientClosedError",
+    "CloudflareError",
     "DownloadError",
     "GenerationFailedError",
     "InsufficientCreditsError",
@@ -51,6 +62,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "ServerError",
+    "UncertainCreateError",
     "WaitTimeoutError",
 ]
 
@@ -62,9 +74,12 @@ class NanoBananaError(Exception):
         message: What happened and what to do.
         task_id: The task the failed call had created or was following, when there is one, so that no task
             is ever lost: resume it with ``client.wait(task_id)``.
+        retryable: True when sending the same call again is safe (it cannot do anything twice) and may
+            succeed; False when it would fail the same way or might repeat something already done.
     """
 
     task_id: str | None = None
+    retryable: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -82,6 +97,14 @@ class InvalidInputError(NanoBananaError, ValueError):
     Raised for an empty prompt, an out-of-range number, a URL that is not http(s), or a local image that is
     missing, unreadable or not an image. Nothing was sent and nothing was charged: fix the input and call again.
     """
+
+
+def invalid_input(exc: ValidationError, subject: str) -> InvalidInputError:
+    """An InvalidInputError listing every problem pydantic found in ``subject`` (a request, a batch item)."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or subject}: {error['msg']}" for error in exc.errors()
+    )
+    return InvalidInputError(f"invalid {subject}: {problems}")
 
 
 class APIError(NanoBananaError):
@@ -106,9 +129,12 @@ class APIConnectionError(APIError):
             opened), so repeating it cannot do anything twice. True when it may have been processed.
     """
 
-    def __init__(self, message: str, *, method: str, url: str, request_sent: bool = True) -> None:
+    def __init__(
+        self, message: str, *, method: str, url: str, request_sent: bool = True, retryable: bool | None = None
+    ) -> None:
         super().__init__(message, method=method, url=url)
         self.request_sent = request_sent
+        self.retryable = not request_sent if retryable is None else retryable
 
 
 class APITimeoutError(APIConnectionError):
@@ -155,6 +181,14 @@ class AuthenticationError(APIStatusError):
     """
 
 
+class CloudflareError(APIStatusError):
+    """403 with an HTML page: Cloudflare challenged or blocked the request before it reached the API.
+
+    Not a problem with the session: wait a while, or change network (a VPN or datacenter address is often
+    challenged). A wait rides it out; other calls raise it at once.
+    """
+
+
 class InsufficientCreditsError(APIStatusError):
     """402: the account has no credits left for this generation. Top up on the website."""
 
@@ -183,6 +217,7 @@ class RateLimitError(APIStatusError):
     ) -> None:
         super().__init__(message, method=method, url=url, status_code=status_code, body=body, headers=headers)
         self.retry_after = retry_after
+        self.retryable = True
 
 
 class ServerError(APIStatusError):
@@ -239,6 +274,7 @@ class WaitTimeoutError(NanoBananaError, TimeoutError):
             f"Task {task_id} was still {state!r} after {timeout:g}s; it keeps running on the server. "
             f"Resume with `await client.wait({task_id!r})` or `nanobanana wait {task_id}`."
         )
+        self.retryable = True
         self.task_id: str = task_id
         self.last_status = last_status
         self.timeout = timeout
@@ -252,11 +288,72 @@ class DownloadError(NanoBananaError):
         status_code: The HTTP status, when the failure was an HTTP answer.
     """
 
-    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
+    def __init__(self, message: str, *, url: str, status_code: int | None = None, retryable: bool = False) -> None:
         super().__init__(message)
         self.url = url
         self.status_code = status_code
+        self.retryable = retryable
+
+
+class ClientClosedError(NanoBananaError, RuntimeError):
+    """The client was closed (calls still in flight end with this), or is used from another event loop.
+
+    Nothing more is sent. Make a new client, one per event loop; a task already created keeps running on the
+    server, and the error's ``task_id`` names it when there is one.
+    """
 
 
 class JournalLockedError(NanoBananaError):
     """Another batch run holds this journal. Wait for it to finish, or use another journal file."""
+
+
+class UncertainCreateError(NanoBananaError):
+    """A batch item whose create request may have reached the server: its task may exist, and be charged.
+
+    An earlier run sent the create but stopped (or failed) before learning the task id, so the batch does not
+    create it again on its own. Look for the task in your history on the website; to create it anyway, run the
+    batch with ``retry_uncertain=True`` (CLI: ``--retry-uncertain``). Not ``retryable``: sending it again may
+    pay twice.
+
+    Attributes:
+        key: The batch item's key (its ``id``).
+        cause_type: The class name of the error the earlier create ended with, or None when the run stopped
+            before any answer (a crash).
+        sent_at: When the create was sent (ISO 8601, UTC), when the journal says.
+    """
+
+    retryable = False
+
+    def __init__(self, key: str, *, cause_type: str | None = None, sent_at: str | None = None) -> None:
+        seen = f"it ended with {cause_type}" if cause_type else "the run stopped before the answer"
+        super().__init__(
+            f"Batch item {key!r}: an earlier run sent its create request but {seen}, so the task may exist (and "
+            "be charged). Check your history on the website; to create it again anyway, run with "
+            "retry_uncertain=True (CLI: --retry-uncertain)."
+        )
+        self.key = key
+        self.cause_type = cause_type
+        self.sent_at = sent_at
+
+
+class BatchAbortedError(NanoBananaError):
+    """A batch item was never started: the batch stopped early because the account failed.
+
+    After repeated 401, 402 (out of credits) or Cloudflare blocks, a batch stops creating tasks instead of
+    failing every item alike. Nothing was sent for this item. Fix the cause (sign in again, top up, wait or
+    change network), then run the same batch with the same journal: it starts these items. ``retryable``.
+
+    Attributes:
+        key: The batch item's key (its ``id``).
+        reason: The error that stopped the batch.
+    """
+
+    retryable = True
+
+    def __init__(self, key: str, reason: NanoBananaError) -> None:
+        super().__init__(
+            f"Batch item {key!r} was not started: the batch stopped early after {type(reason).__name__}: "
+            f"{reason.message} Fix that, then run the batch again with the same journal to start it."
+        )
+        self.key = key
+        self.reason = reason

@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Awaitable
 from types import TracebackType
 
+from ._exceptions import InvalidInputError
+
 logger = logging.getLogger("nanobanana")
 
 _DECREASE = 0.5
@@ -57,50 +59,12 @@ class _RateMeter:
         return len(starts) / span
 
 
-class _Slot:
-    """``async with pacer.slot():`` without a generator per request (the hot path of every request).
-
-    Stateless, so one instance per pacer serves every request at once.
-    """
-
-    __slots__ = ("_pacer",)
-
-    def __init__(self, pacer: Pacer) -> None:
-        self._pacer = pacer
-
-    def __aenter__(self) -> Awaitable[object]:
-        pacer = self._pacer
-        if pacer.rate is None:
-            # No rate limit in force: only an in-flight place, and no coroutine of our own around it, since
-            # thousands of requests may be queued here at once.
-            return pacer._semaphore.acquire()
-        return self._enter_paced()
-
-    async def _enter_paced(self) -> None:
-        semaphore = self._pacer._semaphore
-        await semaphore.acquire()
-        try:
-            await self._pacer._wait_turn()
-        except BaseException:
-            semaphore.release()
-            raise
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        pacer = self._pacer
-        pacer._semaphore.release()
-        # Counted as it ends, for both paths: for a client whose requests are answered in milliseconds, the
-        # rate of answers is the rate it sends at.
-        pacer._meter.tick(time.monotonic())
-
-
 class Pacer:
     """Admits requests: at most ``max_in_flight`` at once, and no faster than the current rate."""
 
     def __init__(self, *, max_in_flight: int, requests_per_second: float | None) -> None:
-        if requests_per_second is not None and requests_per_second <= 0:
-            raise ValueError(f"requests_per_second must be positive, got {requests_per_second!r}")
+        if requests_per_second is not None and not requests_per_second > 0:
+            raise InvalidInputError(f"requests_per_second must be positive or None, got {requests_per_second!r}")
         self._semaphore = asyncio.Semaphore(max_in_flight)
         self.ceiling = requests_per_second
         self.rate: float | None = requests_per_second
@@ -110,14 +74,42 @@ class Pacer:
         self._unthrottled_rate = math.inf
         self._meter = _RateMeter()
         self.throttle_count = 0
-        self._slot = _Slot(self)
 
-    def slot(self) -> _Slot:
+    def slot(self) -> Pacer:
         """Hold one of the in-flight places, after waiting for this request's turn under the rate.
 
-        Use as ``async with pacer.slot():``.
+        Use as ``async with pacer.slot():``; one pacer serves every request at once (it keeps no state per
+        request).
         """
-        return self._slot
+        return self
+
+    def __aenter__(self) -> Awaitable[object]:
+        if self.rate is None:
+            # No rate limit in force: only an in-flight place, with no coroutine of our own around it.
+            return self._semaphore.acquire()
+        return self._enter_paced()
+
+    async def _enter_paced(self) -> None:
+        await self._semaphore.acquire()
+        try:
+            await self._wait_turn()
+        except BaseException:
+            self._semaphore.release()
+            raise
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._semaphore.release()
+        # Counted as it ends: for a client whose requests are answered in milliseconds, the rate of answers is
+        # the rate it sends at.
+        self._meter.tick(time.monotonic())
+
+    async def turn(self) -> None:
+        """Wait for this request's turn under the rate, without an in-flight place (downloads have their own)."""
+        if self.rate is not None:
+            await self._wait_turn()
+        self._meter.tick(time.monotonic())
 
     async def _wait_turn(self) -> None:
         now = time.monotonic()

@@ -1,9 +1,8 @@
-"""The wait loop: poll a task's status until it is terminal, with a growing, jittered interval.
+"""The wait loop: poll a task's status until it is terminal, sleeping as a `WaitSchedule` says in between.
 
-Built on tenacity: the "retry" condition is "not finished yet, or a transient error" and the wait is the
-`PollPolicy` schedule (jittered, and never shorter than a 429's ``Retry-After``). The wait's ``timeout`` is
-one deadline around all of it (sleeps, status calls, a call queued behind the client's other requests), so a
-wait never overruns it by more than the scheduling slack.
+A tenacity loop whose "retry" condition is "not finished yet, or a transient error" and whose wait asks the
+schedule (never shorter than a 429's ``Retry-After``). The wait's ``timeout`` is one deadline around all of it
+(sleeps, status calls, a call queued behind the client's other requests).
 """
 
 from __future__ import annotations
@@ -11,63 +10,51 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import random
-import sys
+import time
 from collections.abc import Awaitable, Callable
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, retry_if_result
 
-from ._config import PollPolicy
-from ._deadlines import Deadlines, Entry, deadlines
+from ._deadline import Deadline
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
+    CloudflareError,
     GenerationFailedError,
     InvalidResponseError,
     RateLimitError,
     WaitTimeoutError,
 )
+from ._retry import is_transient_status
+from ._wait_schedule import Finished, WaitSchedule
 from .types import TaskStatus
-
-if sys.version_info >= (3, 11):
-    from asyncio import timeout as _deadline
-else:  # the same context manager, as a package (one aiohttp already depends on there)
-    from async_timeout import timeout as _deadline
 
 logger = logging.getLogger("nanobanana")
 
 OnUpdate = Callable[[TaskStatus], "Awaitable[None] | None"]
 """A callback that sees every status change; it may be a plain function or a coroutine function."""
 
-_TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
+
+# A conflict is not worth resending at once, but a look at the task a few seconds later may well succeed.
+_ALSO_WAITED_OUT = frozenset({409})
 
 
 def is_transient(exc: BaseException) -> bool:
     """Whether an error while polling should be ridden out rather than end the wait."""
-    if isinstance(exc, (APIConnectionError, InvalidResponseError)):
+    if isinstance(exc, APIConnectionError):
+        return exc.request_sent or exc.retryable
+    if isinstance(exc, (InvalidResponseError, CloudflareError)):
         return True
-    if isinstance(exc, APIStatusError):
-        # A 403 whose body is not JSON is a Cloudflare challenge page, not the API refusing the session.
-        challenge = exc.status_code == 403 and isinstance(exc.body, str)
-        return challenge or exc.status_code >= 500 or exc.status_code in _TRANSIENT_STATUSES
-    return False
+    if not isinstance(exc, APIStatusError):
+        return False
+    return is_transient_status(exc.status_code) or exc.status_code in _ALSO_WAITED_OUT
 
 
-class _Schedule:
-    """The tenacity wait: the policy's interval with jitter, and at least a 429's Retry-After."""
+def _unfinished(status: TaskStatus) -> bool:
+    return not status.is_done
 
-    def __init__(self, policy: PollPolicy, rng: random.Random) -> None:
-        self._policy = policy
-        self._rng = rng
 
-    def __call__(self, retry_state: RetryCallState) -> float:
-        interval = self._policy.interval(retry_state.attempt_number)
-        interval *= 1.0 + self._rng.uniform(0.0, self._policy.jitter)
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None and outcome.failed else None
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            interval = max(interval, exc.retry_after)
-        return interval
+_KEEP_POLLING = retry_if_exception(is_transient) | retry_if_result(_unfinished)
 
 
 async def poll_until_done(
@@ -75,10 +62,10 @@ async def poll_until_done(
     *,
     task_id: str,
     timeout: float | None,
-    policy: PollPolicy,
+    schedule: WaitSchedule,
+    created_at: float,
     on_update: OnUpdate | None = None,
-    initial_delay: float = 0.0,
-    rng: random.Random | None = None,
+    first_delay: float | None = 0.0,
     initial: TaskStatus | None = None,
 ) -> TaskStatus:
     """Call ``fetch(task_id)`` until the task has finished, and return its final status if it succeeded.
@@ -87,10 +74,11 @@ async def poll_until_done(
         fetch: Reads a task's status once.
         task_id: The task.
         timeout: Seconds before giving up with WaitTimeoutError; None waits for ever.
-        policy: The interval schedule.
+        schedule: Says how long to sleep before each status call, and hears once when the task finished.
+        created_at: When the task was created (or the wait began), in ``time.monotonic()`` seconds.
         on_update: Called with each status whose state word differs from the previous one.
-        initial_delay: Seconds to sleep before the first call (a just-created task is never done at once).
-        rng: The source of jitter (tests pass a seeded one).
+        first_delay: Seconds to sleep before the first call; None asks the schedule (for a task just
+            created, which is never done at once).
         initial: A status already known (the create answer's): ``on_update`` sees it at once, so a caller
             learns the task before the first poll, and it is the last status if no poll succeeds.
 
@@ -100,48 +88,19 @@ async def poll_until_done(
             (if the last call failed) as its cause.
         APIStatusError: A non-transient error (401, 402, 404, ...) ended the wait.
     """
-    # Everything runs in this one coroutine, up to the status call: thousands of waits may be queued for a
-    # status call at once, and every frame each of them holds is work for the garbage collector.
-    wait = _Wait(fetch, task_id, on_update, initial)
-    expiry: Deadlines | None = None
-    due = 0.0
-    if sys.version_info >= (3, 11) and timeout is not None:
-        # One loop timer for every wait's deadline (see _deadlines). 3.10's async_timeout cannot be expired from
-        # a loop callback, so there each wait keeps its own timer.
-        expiry, due = deadlines(), asyncio.get_running_loop().time() + timeout
+    wait = _Wait(fetch, task_id, schedule, created_at, on_update, initial)
+    deadline = Deadline(timeout)
     try:
-        async with _deadline(timeout if expiry is None else None) as deadline:
-            watched: Entry | None = None
-            if sys.version_info >= (3, 11) and expiry is not None:
-                watched = expiry.watch(due, deadline)
-            try:
-                if initial is not None:
-                    await wait.notify(initial)
-                if initial_delay > 0:
-                    await asyncio.sleep(initial_delay)
-                # The first call runs outside tenacity (whose set-up costs more than a loopback status call, and a
-                # task is often done at the first look); the loop, built only if needed, replays its outcome as
-                # if it had made that call itself.
-                try:
-                    status = await fetch(task_id)
-                except Exception as exc:
-                    if not is_transient(exc):
-                        raise
-                    wait.failure = exc
-                else:
-                    await wait.seen(status)
-                    if status.is_done:
-                        return _succeeded(task_id, status)
-                wait.replay = True
-                retrying = AsyncRetrying(
-                    retry=_KEEP_POLLING, wait=_Schedule(policy, rng or random.Random()), before_sleep=_log_transient
-                )
-                status = await retrying(wait.attempt)
-            finally:
-                if expiry is not None and watched is not None:
-                    expiry.forget(watched)
+        async with deadline:
+            if initial is not None:
+                await wait.notify(initial)
+            delay = wait.next_delay() if first_delay is None else first_delay
+            if delay > 0:
+                await asyncio.sleep(delay)
+            retrying = AsyncRetrying(retry=_KEEP_POLLING, wait=wait.sleep_for, before_sleep=_log_transient)
+            status: TaskStatus = await retrying(wait.attempt)
     except asyncio.TimeoutError:
-        if not _expired(deadline):
+        if not deadline.expired:
             raise
         raise WaitTimeoutError(task_id, wait.last, timeout or 0.0) from wait.failure
     return _succeeded(task_id, status)
@@ -155,74 +114,71 @@ def _succeeded(task_id: str, status: TaskStatus) -> TaskStatus:
     return status
 
 
-def _expired(deadline: object) -> bool:
-    """Whether the wait's own deadline ran out (rather than a TimeoutError from inside it)."""
-    expired = getattr(deadline, "expired", False)  # a method of asyncio's, a property of async_timeout's
-    return bool(expired() if callable(expired) else expired)
-
-
-def _unfinished(status: TaskStatus) -> bool:
-    return not status.is_done
-
-
-_KEEP_POLLING = retry_if_exception(is_transient) | retry_if_result(_unfinished)
-
-
 class _Wait:
-    """The state of one wait.
-
-    A class with slots rather than closures: thousands of waits at once then each hold one small object, which
-    keeps the garbage collector's work (the cost that grows with the number of waits) down.
-    """
-
-    __slots__ = ("_fetch", "_on_update", "_task_id", "failure", "last", "last_word", "replay")
+    """The state of one wait: the last status and error seen, and what its schedule needs to know."""
 
     def __init__(
         self,
         fetch: Callable[[str], Awaitable[TaskStatus]],
         task_id: str,
+        schedule: WaitSchedule,
+        created_at: float,
         on_update: OnUpdate | None,
         initial: TaskStatus | None,
     ) -> None:
         self._fetch = fetch
         self._task_id = task_id
+        self._schedule = schedule
+        self._created_at = created_at
         self._on_update = on_update
         self.last = initial
-        self.last_word: str | None = None
+        self._last_word: str | None = None
         # The last call's transient error, if it failed: the cause of a timeout that follows it.
         self.failure: Exception | None = None
-        # Whether the next attempt hands tenacity the outcome of the call made before its loop.
-        self.replay = False
+        self._calls = 0
+        self._last_pending: float | None = None
+
+    def next_delay(self) -> float:
+        """The schedule's sleep before the next status call."""
+        return self._schedule.next_delay(time.monotonic() - self._created_at, self._calls)
+
+    def sleep_for(self, retry_state: RetryCallState) -> float:
+        """The tenacity wait: the schedule's sleep, and at least a 429's Retry-After."""
+        delay = self.next_delay()
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None and outcome.failed else None
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        return delay
 
     async def attempt(self) -> TaskStatus:
-        if self.replay:
-            self.replay = False
-            if self.failure is not None:
-                raise self.failure
-            assert self.last is not None
-            return self.last
+        """One status call: remember what it saw, tell the callback and, once finished, the schedule."""
+        self._calls += 1
         try:
             status = await self._fetch(self._task_id)
         except Exception as exc:
             self.failure = exc
             raise
-        await self.seen(status)
+        seen_at = time.monotonic() - self._created_at
+        self.last, self.failure = status, None
+        await self.notify(status)
+        if status.is_done:
+            self._schedule.finished(Finished(self._last_pending, seen_at, status, self._calls))
+        else:
+            self._last_pending = seen_at
         return status
 
-    async def seen(self, status: TaskStatus) -> None:
-        self.last = status
-        self.failure = None
-        await self.notify(status)
-
     async def notify(self, status: TaskStatus) -> None:
-        if status.state_word != self.last_word:
-            if self.last_word is not None:
-                logger.info("Task %s: %s -> %s", self._task_id, self.last_word, status.state_word)
-            self.last_word = status.state_word
-            if self._on_update is not None:
-                result = self._on_update(status)
-                if inspect.isawaitable(result):
-                    await result
+        """Tell the callback (and the log) of a status whose state word changed."""
+        if status.state_word == self._last_word:
+            return
+        if self._last_word is not None:
+            logger.info("Task %s: %s -> %s", self._task_id, self._last_word, status.state_word)
+        self._last_word = status.state_word
+        if self._on_update is not None:
+            result = self._on_update(status)
+            if inspect.isawaitable(result):
+                await result
 
 
 def _log_transient(retry_state: RetryCallState) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .._batch import read_batch_file
-from .._batch_view import BatchView, ResumePlan, plan_resume, view_batch
+from .._batch_view import BatchView, view_batch
 from .._client import NanoBanana
 from .._config import default_session_file
 from .._exceptions import AuthenticationError, GenerationFailedError, InvalidInputError, NanoBananaError
@@ -237,13 +237,9 @@ async def batch(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
     if args.status:
         return show_batch(view_batch(journal, args.file), ui)
     items = read_batch_file(args.file)
-    plan = _resume_plan(args, journal)
     ui.info(f"{len(items)} items; journal {journal} (re-run the same command to resume)")
-    if plan is not None and plan.to_go < len(items):
-        ui.info(plan.line())
-    outcomes = []
-    with ui.batch_progress(len(items), plan.skipped if plan else 0) as progress:
-        run = client.generate_batch(
+    with ui.batch_progress(len(items)) as progress:
+        outcomes = await client.generate_batch(
             items,
             concurrency=args.concurrency,
             output_dir=args.output_dir,
@@ -253,26 +249,13 @@ async def batch(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
             retry_failed=args.retry_failed,
             retry_uncertain=args.retry_uncertain,
         )
-        async for outcome in run:
-            outcomes.append(outcome)
-            progress.finished(outcome)
-    outcomes.sort(key=lambda outcome: outcome.index)
     ui.batch_summary(outcomes)
     failed = sum(not outcome.ok for outcome in outcomes)
     if not failed:
         return _exit.OK
-    message = f"{failed} of {len(outcomes)} items failed; `nanobanana report {journal} -o report.html` shows them" + (
-        "" if args.retry_failed else ", and --retry-failed runs failed generations again"
-    )
+    hint = "" if args.retry_failed else "; --retry-failed runs failed generations again"
+    message = f"{failed} of {len(outcomes)} items failed: `nanobanana report {journal} -o report.html` shows them{hint}"
     return ui.fail("BatchFailures", message, _exit.BATCH_FAILURES)
-
-
-def _resume_plan(args: argparse.Namespace, journal: str) -> ResumePlan | None:
-    """What this run will do with the items, by the journal of earlier runs; None on a first run."""
-    if not Path(journal).is_file():
-        return None
-    known = view_batch(journal, args.file).items
-    return plan_resume(known, retry_failed=args.retry_failed, retry_uncertain=args.retry_uncertain)
 
 
 def show_batch(view: BatchView, ui: UI) -> int:

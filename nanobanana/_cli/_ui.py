@@ -102,15 +102,14 @@ class UI:
             yield ticker
 
     @contextmanager
-    def batch_progress(self, total: int, skipped: int = 0) -> Iterator[BatchCounter]:
+    def batch_progress(self, total: int) -> Iterator[BatchCounter]:
         """Batch progress: a bar with counts per stage, rate and ETA; plain periodic lines where a bar would not fit.
 
         Args:
             total: Items in the batch.
-            skipped: Items an earlier run settled, so that rate and ETA count only the items run now.
         """
         if not self.err.is_terminal or self.err.width < _BAR_MIN_WIDTH:
-            lines = BatchLines(self.err, total, skipped)
+            lines = BatchLines(self.err, total)
             yield lines
             lines.print()
             return
@@ -127,7 +126,7 @@ class UI:
         )
         with progress:
             task = progress.add_task("batch", total=total, finished=0, counts="", rate="", eta="-")
-            yield BatchBar(progress, task, total, skipped)
+            yield BatchBar(progress, task, total)
 
     def batch_summary(self, outcomes: Sequence[BatchOutcome]) -> None:
         """A table of the batch's totals and failures."""
@@ -252,49 +251,62 @@ class TaskTicker:
 
 
 class BatchCounter:
-    """Counts of a batch run for its display: stages from `BatchProgress`, rate and ETA from this run's items."""
+    """A batch run's display, fed by ``on_progress``: stages, and rate and ETA over this run's items only.
 
-    def __init__(self, total: int, skipped: int) -> None:
-        self.total = total
-        self.skipped = skipped
+    Items an earlier run settled (``skipped``) count in the totals, never in the rate: a resumed batch does not
+    claim thousands of items a second. The first report of a resumed run is announced in one line.
+    """
+
+    def __init__(self, total: int) -> None:
         self.counts = BatchProgress(total, total, 0, 0, 0, 0, 0)
-        self.run_finished = 0
         self.started = time.monotonic()
+        self._announced = False
 
     def __call__(self, counts: BatchProgress) -> None:
         """The ``on_progress`` callback."""
         self.counts = counts
+        if not self._announced and (counts.skipped or counts.reattached):
+            self._announced = True
+            self.note(resumed_line(counts))
         self.changed()
 
-    def finished(self, outcome: BatchOutcome) -> None:
-        """Count an item as it finishes; items settled by an earlier run do not count for the rate."""
-        if not outcome.resumed:
-            self.run_finished += 1
-        self.changed()
+    def note(self, text: str) -> None:
+        """Print a line apart from the progress (the subclasses' job)."""
 
     def changed(self) -> None:
         """Show the new numbers (the subclasses' job)."""
 
     def rate(self) -> float:
         """Items finished per second in this run."""
-        return self.run_finished / max(time.monotonic() - self.started, 1e-6)
+        return self.counts.run_finished / max(time.monotonic() - self.started, 1e-6)
 
     def eta(self) -> str:
         """The time left at this run's rate, or ``-`` before there is a rate."""
         rate = self.rate()
-        if not self.run_finished or rate <= 0:
+        if not self.counts.run_finished or rate <= 0:
             return "-"
-        seconds = round((self.total - self.counts.finished) / rate)
+        seconds = round((self.counts.run_total - self.counts.run_finished) / rate)
         return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def resumed_line(counts: BatchProgress) -> str:
+    """``resumed: N done, M re-attached, K to go`` (with the earlier failures when there are some)."""
+    failed = f", {counts.failed} failed earlier" if counts.failed else ""
+    to_go = counts.run_total - counts.reattached
+    return f"resumed: {counts.done} done{failed}, {counts.reattached} re-attached, {to_go} to go"
 
 
 class BatchBar(BatchCounter):
     """The batch's rich progress bar."""
 
-    def __init__(self, progress: Progress, task_id: TaskID, total: int, skipped: int) -> None:
-        super().__init__(total, skipped)
+    def __init__(self, progress: Progress, task_id: TaskID, total: int) -> None:
+        super().__init__(total)
         self._progress = progress
         self._task = task_id
+
+    def note(self, text: str) -> None:
+        """Print above the bar."""
+        self._progress.console.print(text, markup=False, highlight=False)
 
     def changed(self) -> None:
         """Redraw the bar."""
@@ -318,10 +330,14 @@ class BatchLines(BatchCounter):
 
     INTERVAL = 5.0
 
-    def __init__(self, console: Console, total: int, skipped: int) -> None:
-        super().__init__(total, skipped)
+    def __init__(self, console: Console, total: int) -> None:
+        super().__init__(total)
         self._console = console
         self._printed = time.monotonic()
+
+    def note(self, text: str) -> None:
+        """Print a line."""
+        self._console.print(text, markup=False)
 
     def changed(self) -> None:
         """Print a line if the last one is old enough."""
@@ -333,7 +349,7 @@ class BatchLines(BatchCounter):
         c = self.counts
         running = c.creating + c.waiting + c.downloading
         self._console.print(
-            f"batch: {c.finished}/{self.total} finished (done {c.done}, failed {c.failed}), {running} running, "
+            f"batch: {c.finished}/{c.total} finished (done {c.done}, failed {c.failed}), {running} running, "
             f"{c.queued} queued, {self.rate():.1f}/s, ETA {self.eta()}",
             markup=False,
         )

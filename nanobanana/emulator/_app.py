@@ -135,6 +135,7 @@ class Hosts:
                     return self._canned(fault)
             limit = world.config.rate_limit
             if needs_auth and limit is not None and (wait := self._bucket.take(limit)) > 0:
+                world.rate_limited += 1
                 return web.json_response(
                     {"error": "Too many requests, slow down."},
                     status=429,

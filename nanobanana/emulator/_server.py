@@ -231,6 +231,11 @@ class Emulator:
         """Every request received, in order (when ``record_requests`` is on)."""
         return self._world.requests
 
+    @property
+    def rate_limited_count(self) -> int:
+        """How many requests the ``rate_limit`` knob answered with 429 (scripted 429 faults are in `faults`)."""
+        return self._world.rate_limited
+
     def count(self, endpoint: str) -> int:
         """How many requests reached ``endpoint`` (``create``, ``status``, ``download``, ...), faults included."""
         return self._world.counts[endpoint]
@@ -254,11 +259,12 @@ class Emulator:
         task.forced_failure = fail_message is not None
 
     def reset(self) -> None:
-        """Forget tasks, recorded requests, counts and faults (sessions and files are kept)."""
+        """Forget tasks, recorded requests, counts (429s included) and faults (sessions and files are kept)."""
         self._world.tasks.clear()
         self._world.results.clear()
         self._world.requests.clear()
         self._world.counts.clear()
+        self._world.rate_limited = 0
         self.faults.clear()
         self.faults.fired.clear()
 

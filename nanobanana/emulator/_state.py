@@ -129,6 +129,7 @@ class World:
     requests: list[RecordedRequest] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     results: dict[str, str] = field(default_factory=dict)
+    rate_limited: int = 0
 
     def __post_init__(self) -> None:
         self.rng.seed(self.config.seed)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +13,19 @@ from PIL import Image
 from nanobanana import NanoBanana, PollPolicy
 from nanobanana.emulator import Emulator, Fault, RecordedRequest
 
-FAST_POLL = PollPolicy(initial=0.05, multiplier=1.5, maximum=0.2, jitter=0.2)
+# Gentler than `support.FAST_POLL`: thousands of tasks wait at once here, and the emulator serves them all.
+BATCH_POLL = PollPolicy(initial=0.05, multiplier=1.5, maximum=0.2, jitter=0.2)
 
 
 def client_of(url: str, token: str, **options: Any) -> NanoBanana:
-    """A client of the emulator at ``url`` that polls fast and rides out long fault streaks."""
-    options.setdefault("poll", FAST_POLL)
+    """A client of the emulator at ``url`` that polls fast, rides out long fault streaks and waits for ever.
+
+    No wait timeout: on a loaded machine thousands of tasks may take long to be polled to the end, and a timeout
+    would measure the machine; pytest-timeout guards against a hang.
+    """
+    options.setdefault("poll", BATCH_POLL)
     options.setdefault("max_retries", 8)
-    options.setdefault("wait_timeout", 60.0)
+    options.setdefault("wait_timeout", None)
     return NanoBanana(base_url=url, session_token=token, **options)
 
 
@@ -75,14 +78,3 @@ def assert_complete_png(path: Path) -> None:
     assert data.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82"), f"{path} is cut short"
     with Image.open(io.BytesIO(data)) as image:
         image.verify()
-
-
-async def eventually(predicate: Callable[[], bool], *, timeout: float = 20.0) -> None:
-    """Wait until ``predicate()`` holds (the emulator's state is polled: it has no events to await)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition was never met")
-        await asyncio.sleep(0.002)

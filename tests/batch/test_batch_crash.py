@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from batch_support import assert_complete_png, client_of, creates_per_prompt, requests_to
+from support import eventually_blocking, journal_events, last_record_per_key
 
 from nanobanana import APIConnectionError, GenerationFailedError, JournalLockedError
 from nanobanana.emulator import Emulator, Fault, sample_images
@@ -35,21 +36,6 @@ def _items(emu: Emulator, n: int = N) -> list[dict[str, Any]]:
     return [{"id": f"item-{i:02d}", "prompt": f"crash safety {i}", "image_urls": emu.sample_urls[:1]} for i in range(n)]
 
 
-def _journal_state(journal: Path) -> dict[str, dict[str, Any]]:
-    """Each item's last complete journal line (a line cut short by the kill is skipped)."""
-    last: dict[str, dict[str, Any]] = {}
-    if not journal.exists():
-        return last
-    for line in journal.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if "key" in record:
-            last[record["key"]] = record
-    return last
-
-
 def _start_runner(
     emu: Emulator, token: str, journal: Path, out: Path, items: list[dict[str, Any]], concurrency: int
 ) -> subprocess.Popen[bytes]:
@@ -64,14 +50,14 @@ def _kill_when(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         assert process.poll() is None, f"the runner ended early: {process.stderr.read() if process.stderr else ''}"
-        state = _journal_state(journal)
+        state = last_record_per_key(journal)
         events = Counter(record["event"] for record in state.values())
         if events["done"] >= done and events["done"] + events["created"] >= created and events["done"] < N:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             assert process.stderr is not None
             process.stderr.close()
-            return _journal_state(journal)
+            return last_record_per_key(journal)
         time.sleep(0.005)
     process.kill()
     process.wait()
@@ -135,15 +121,13 @@ async def test_a_killed_batch_resumes_without_duplicates(emulator: Emulator, tmp
 
 def test_a_running_batch_locks_its_journal_against_other_processes(emulator: Emulator, tmp_path: Path) -> None:
     emu = emulator
+    emu.configure(finish_after=3600.0)  # the first run holds the lock until the test kills it
     token = emu.issue_token()
     journal, out = tmp_path / "run.jsonl", tmp_path / "out"
     items = _items(emu, 8)
     first = _start_runner(emu, token, journal, out, items, 8)
     try:
-        deadline = time.monotonic() + 30
-        while not any(r["event"] == "created" for r in _journal_state(journal).values()):
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        eventually_blocking(lambda: journal_events(journal, "created"), what="the first run to create a task")
         second = subprocess.run(
             [sys.executable, str(RUNNER), emu.url, token, str(journal), str(out), json.dumps(items), "8"],
             capture_output=True,

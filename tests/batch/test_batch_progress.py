@@ -7,7 +7,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from batch_support import client_for, eventually
+from batch_support import client_for
+from support import eventually
 
 from nanobanana import BatchOutcome, BatchProgress, GenerationFailedError, InvalidInputError, PollPolicy
 from nanobanana.emulator import Emulator
@@ -94,12 +95,13 @@ async def test_awaiting_gives_input_order_and_one_failure_does_not_abort() -> No
         run = client.generate_batch([f"item {i}" for i in range(5)], concurrency=5, on_progress=snapshots.append)
         waiting = asyncio.ensure_future(run)
         ids = await _created(emu, 5)
-        for index in order:
+        for finished, index in enumerate(order, start=1):
             if index == 2:
                 emu.finish(ids["item 2"], fail_message="the banana slipped")
             else:
                 emu.finish(ids[f"item {index}"])
-            await asyncio.sleep(0.1)
+            # Each one over before the next ends, so they finish in `order`, not in input order.
+            await eventually(lambda n=finished: snapshots[-1].done + snapshots[-1].failed >= n)
         outcomes = await waiting
     assert [o.index for o in outcomes] == [0, 1, 2, 3, 4]
     assert [o.ok for o in outcomes] == [True, True, False, True, True]

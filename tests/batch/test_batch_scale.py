@@ -82,7 +82,8 @@ def _assert_faults_fired(emu: Emulator) -> None:
     assert emu.faults.count("create", "drop") > 0
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # a guard against a hang, not a speed claim (those are in benchmarks/)
 async def test_2000_generations_with_gather_each_created_once() -> None:
     async with Emulator(finish_after=0.0, result_size=(8, 8), seed=20260106) as emu:
         add_background_faults(emu)
@@ -118,7 +119,8 @@ async def test_2000_generations_with_gather_each_created_once() -> None:
         _assert_faults_fired(emu)
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # a guard against a hang, not a speed claim (those are in benchmarks/)
 async def test_2000_generations_with_generate_batch_each_created_once(tmp_path: Path) -> None:
     journal = tmp_path / "run.jsonl"
     async with Emulator(finish_after=0.0, result_size=(8, 8), seed=20260107) as emu:

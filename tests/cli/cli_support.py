@@ -11,8 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,6 @@ import pytest
 from nanobanana.emulator import Emulator
 
 EMAIL = "me@example.com"
-FAST_POLL = ("--poll-interval", "0.05")
 
 
 @dataclass(frozen=True)
@@ -132,15 +129,6 @@ def checked(run: Run) -> Run:
     """Every run, whatever its outcome, closes what it opens (ResourceWarnings are shown, see `CLI`)."""
     assert "ResourceWarning" not in run.err, run
     return run
-
-
-def eventually(condition: Callable[[], object], *, timeout: float = 20, what: str = "the condition") -> None:
-    """Poll ``condition`` until it is true, failing the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def interrupt(process: subprocess.Popen[str]) -> None:

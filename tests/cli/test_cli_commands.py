@@ -8,25 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_support import CLI, FAST_POLL, eventually, finish
+from cli_support import CLI, finish
+from support import CLI_FAST_POLL, PNG_SIGNATURE, eventually_blocking, write_samples
 
-from nanobanana.emulator import Emulator, sample_images
-
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def write_samples(folder: Path) -> list[Path]:
-    """The emulator's sample images (person, outfit) as local files."""
-    paths = []
-    for name, data in sample_images()[:2]:
-        path = folder / name
-        path.write_bytes(data)
-        paths.append(path)
-    return paths
+from nanobanana.emulator import Emulator
 
 
 def test_generate_from_a_url_saves_the_result_and_prints_json(cli: CLI, emu: Emulator) -> None:
-    run = cli.run("--json", "generate", "make it night", "-i", emu.sample_urls[0], "-o", "out.png", *FAST_POLL)
+    run = cli.run("--json", "generate", "make it night", "-i", emu.sample_urls[0], "-o", "out.png", *CLI_FAST_POLL)
 
     assert run.code == 0, run
     record = run.one_json()
@@ -34,7 +23,7 @@ def test_generate_from_a_url_saves_the_result_and_prints_json(cli: CLI, emu: Emu
     assert record["task_id"] == task.task_id
     assert record["url"].startswith(emu.file_url)
     assert (cli.cwd / record["path"]) == cli.cwd / "out.png"
-    assert (cli.cwd / "out.png").read_bytes().startswith(PNG)
+    assert (cli.cwd / "out.png").read_bytes().startswith(PNG_SIGNATURE)
     assert task.request["prompt"] == "make it night"
     assert task.request["image_urls"] == [emu.sample_urls[0]]
     assert f"Created task {task.task_id}" in run.err
@@ -46,7 +35,7 @@ def test_generate_uploads_local_files_in_order_into_a_folder(cli: CLI, emu: Emul
 
     run = cli.run(
         "generate", "change the clothes from image 1 to image 2", "-i", "person.png", "-i", str(outfit),
-        "-o", "results", "--resolution", "2K", "--format", "png", *FAST_POLL,
+        "-o", "results", "--resolution", "2K", "--format", "png", *CLI_FAST_POLL,
     )  # fmt: skip
 
     assert run.code == 0, run
@@ -59,16 +48,16 @@ def test_generate_uploads_local_files_in_order_into_a_folder(cli: CLI, emu: Emul
     assert second.endswith("_outfit.png")
     assert task.request["resolution"] == "2K"
     (saved,) = (cli.cwd / "results").iterdir()
-    assert saved.read_bytes().startswith(PNG)
+    assert saved.read_bytes().startswith(PNG_SIGNATURE)
     assert run.out == f"Saved {Path('results') / saved.name} (task {task.task_id})\n"
 
 
 def test_generate_without_output_saves_in_the_current_folder(cli: CLI, emu: Emulator) -> None:
-    run = cli.run("generate", "a banana", "-i", emu.sample_urls[2], *FAST_POLL)
+    run = cli.run("generate", "a banana", "-i", emu.sample_urls[2], *CLI_FAST_POLL)
 
     assert run.code == 0, run
     (task,) = emu.tasks.values()
-    assert (cli.cwd / task.result_path.rsplit("/", 1)[1]).read_bytes().startswith(PNG)
+    assert (cli.cwd / task.result_path.rsplit("/", 1)[1]).read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_upload_prints_the_hosted_url(cli: CLI, emu: Emulator) -> None:
@@ -107,14 +96,14 @@ def test_create_status_wait_download_one_step_at_a_time(cli: CLI, emu: Emulator)
     assert status["done"] is True
     assert status["url"].startswith(emu.file_url)
 
-    wait = cli.run("wait", task_id, *FAST_POLL)
+    wait = cli.run("wait", task_id, *CLI_FAST_POLL)
     assert wait.code == 0, wait
     assert wait.out == f"{status['url']}\n"
 
     by_id = cli.run("download", task_id, "-o", "night.png")
     assert by_id.code == 0, by_id
     assert by_id.out == "Saved night.png\n"
-    assert (cli.cwd / "night.png").read_bytes().startswith(PNG)
+    assert (cli.cwd / "night.png").read_bytes().startswith(PNG_SIGNATURE)
 
     (cli.cwd / "by-url").mkdir()
     by_url = cli.run("download", status["url"], "-o", "by-url", "--json")
@@ -129,8 +118,8 @@ def test_create_status_wait_download_one_step_at_a_time(cli: CLI, emu: Emulator)
 @pytest.mark.nanobanana_emulator(finish_after=60)
 def test_wait_json_prints_the_final_status(cli: CLI, emu: Emulator) -> None:
     task_id = cli.run("create", "a banana", "-i", emu.sample_urls[2]).out.strip()
-    process = cli.popen("wait", task_id, "--json", *FAST_POLL)
-    eventually(lambda: emu.count("status") >= 1, what="the first status call")
+    process = cli.popen("wait", task_id, "--json", *CLI_FAST_POLL)
+    eventually_blocking(lambda: emu.count("status") >= 1, what="the first status call")
     emu.finish(task_id)
 
     run = finish(process, "wait")
@@ -194,8 +183,8 @@ def test_the_installed_console_script_runs(cli: CLI) -> None:
 
 @pytest.mark.nanobanana_emulator(finish_after=60)
 def test_ctrl_c_in_generate_exits_130_and_names_the_task_to_resume(cli: CLI, emu: Emulator) -> None:
-    process = cli.popen("generate", "a banana", "-i", emu.sample_urls[2], *FAST_POLL)
-    eventually(lambda: emu.count("status") >= 1, what="the task to be created and polled")
+    process = cli.popen("generate", "a banana", "-i", emu.sample_urls[2], *CLI_FAST_POLL)
+    eventually_blocking(lambda: emu.count("status") >= 1, what="the task to be created and polled")
 
     process.send_signal(signal.SIGINT)
     run = finish(process, "generate")
@@ -208,7 +197,7 @@ def test_ctrl_c_in_generate_exits_130_and_names_the_task_to_resume(cli: CLI, emu
     assert f"nanobanana wait {task_id}" in last
     # The task is resumable as promised.
     emu.finish(task_id)
-    assert cli.run("wait", task_id, *FAST_POLL).code == 0
+    assert cli.run("wait", task_id, *CLI_FAST_POLL).code == 0
 
 
 def without_rich(cli: CLI, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
-from cli_support import CLI, FAST_POLL, finish
+from cli_support import CLI, finish
+from support import CLI_FAST_POLL
 
 from nanobanana.emulator import EmulatorConfig
 from nanobanana.emulator.__main__ import _knobs, _parser
@@ -78,7 +79,7 @@ def test_credits_and_failures_come_from_the_options(cli: CLI) -> None:
     knobs = ("--credits", "1", "--failure-rate", "1", "--failure-message", "No face.", "--finish-after", "0")
     with serve(cli, *knobs) as s:
         sign_in = ("--base-url", s.url, f"--session-token={s.token}")
-        failed = cli.run(*sign_in, "generate", "a banana", "-i", s.samples[0], *FAST_POLL)
+        failed = cli.run(*sign_in, "generate", "a banana", "-i", s.samples[0], *CLI_FAST_POLL)
         no_credits = cli.run(*sign_in, "create", "a banana", "-i", s.samples[0])
 
     assert failed.code == 6, failed
@@ -137,7 +138,7 @@ def test_https_mode_prints_a_certificate_to_trust_and_the_cli_works_with_it(cli:
         cli.env["SSL_CERT_FILE"] = served.certificate
         sign_in = ("--base-url", served.url, f"--session-token={served.token}")
         whoami = cli.run(*sign_in, "whoami")
-        generate = cli.run(*sign_in, "generate", "a banana", "-i", served.samples[0], "-o", "out.png", *FAST_POLL)
+        generate = cli.run(*sign_in, "generate", "a banana", "-i", served.samples[0], "-o", "out.png", *CLI_FAST_POLL)
 
     assert whoami.code == 0, whoami
     assert generate.code == 0, generate

@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from cli_support import CLI, FAST_POLL
+from cli_support import CLI
+from support import CLI_FAST_POLL
 
 from nanobanana.emulator import Emulator, Fault
 
@@ -84,7 +85,7 @@ def test_rate_limits_are_retried_three_times_by_default(cli: CLI, emu: Emulator)
 
 @pytest.mark.nanobanana_emulator(finish_after=0, failure_rate=1.0, failure_message="No face found.")
 def test_a_failed_generation_exits_6_with_the_reason(cli: CLI, emu: Emulator) -> None:
-    run = cli.run("generate", "a banana", "-i", emu.sample_urls[0], *FAST_POLL)
+    run = cli.run("generate", "a banana", "-i", emu.sample_urls[0], *CLI_FAST_POLL)
 
     assert run.code == 6
     (task_id,) = emu.tasks
@@ -96,9 +97,9 @@ def test_a_failed_generation_exits_6_with_the_reason(cli: CLI, emu: Emulator) ->
 
 @pytest.mark.nanobanana_emulator(finish_after=60)
 def test_a_timeout_exits_7_and_says_how_to_resume(cli: CLI, emu: Emulator) -> None:
-    generate = cli.run("generate", "a banana", "-i", emu.sample_urls[0], "--timeout", "0.3", *FAST_POLL)
+    generate = cli.run("generate", "a banana", "-i", emu.sample_urls[0], "--timeout", "0.3", *CLI_FAST_POLL)
     (task_id,) = emu.tasks
-    wait = cli.run("wait", task_id, "--timeout", "0.3", *FAST_POLL)
+    wait = cli.run("wait", task_id, "--timeout", "0.3", *CLI_FAST_POLL)
 
     assert generate.code == wait.code == 7
     assert f"nanobanana wait {task_id}" in generate.error_line()
@@ -134,7 +135,7 @@ def test_a_failed_download_exits_9(cli: CLI, emu: Emulator) -> None:
 def test_a_failed_download_after_generate_names_the_task(cli: CLI, emu: Emulator) -> None:
     emu.faults.script("download", Fault.status(500), times=10)
 
-    run = cli.run("generate", "a banana", "-i", emu.sample_urls[0], "--max-retries", "0", *FAST_POLL)
+    run = cli.run("generate", "a banana", "-i", emu.sample_urls[0], "--max-retries", "0", *CLI_FAST_POLL)
 
     assert run.code == 9
     (task_id,) = emu.tasks

@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 import signal
 
-from cli_support import CLI, FAST_POLL, finish
-
-PNG = b"\x89PNG\r\n\x1a\n"
+from cli_support import CLI, finish
+from support import CLI_FAST_POLL, PNG_SIGNATURE
 
 
 def test_demo_runs_a_whole_generation_offline(cli: CLI) -> None:
     run = cli.run("demo", "--finish-after", "0", "-o", "demo.png")
 
     assert run.code == 0, run
-    assert (cli.cwd / "demo.png").read_bytes().startswith(PNG)
+    assert (cli.cwd / "demo.png").read_bytes().startswith(PNG_SIGNATURE)
     assert "Done." in run.out
     assert "demo.png" in run.out
     assert "Starting the built-in emulator" in run.err
@@ -68,12 +67,12 @@ def test_the_standalone_emulator_serves_other_processes_until_stopped(cli: CLI) 
 
         whoami = cli.run(*sign_in, "whoami")
         generate = cli.run(*sign_in, "generate", "a banana", "-i", f"{files}/samples/banana.png", "-o", "out.png",
-                           *FAST_POLL)  # fmt: skip
+                           *CLI_FAST_POLL)  # fmt: skip
 
         assert whoami.code == 0, whoami
         assert whoami.out == "Signed in as dev@example.com.\n"
         assert generate.code == 0, generate
-        assert (cli.cwd / "out.png").read_bytes().startswith(PNG)
+        assert (cli.cwd / "out.png").read_bytes().startswith(PNG_SIGNATURE)
     finally:
         server.send_signal(signal.SIGINT)
         stopped = finish(server, "emulator")

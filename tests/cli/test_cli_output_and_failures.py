@@ -6,7 +6,8 @@ import json
 import signal
 
 import pytest
-from cli_support import CLI, FAST_POLL, eventually, finish
+from cli_support import CLI, finish
+from support import CLI_FAST_POLL, eventually_blocking
 
 from nanobanana.emulator import Emulator
 
@@ -58,7 +59,7 @@ def test_any_other_output_is_a_file_and_its_folder_is_created(cli: CLI, emu: Emu
 def test_wait_with_output_downloads_the_result_when_done(cli: CLI, emu: Emulator) -> None:
     task_id = finished_task(cli, emu)
 
-    run = cli.run("--json", "wait", task_id, "-o", "result.png", *FAST_POLL)
+    run = cli.run("--json", "wait", task_id, "-o", "result.png", *CLI_FAST_POLL)
 
     assert run.code == 0, run
     assert run.one_json()["path"] == "result.png"
@@ -67,8 +68,8 @@ def test_wait_with_output_downloads_the_result_when_done(cli: CLI, emu: Emulator
 
 @pytest.mark.nanobanana_emulator(finish_after=60)
 def test_ctrl_c_in_generate_points_at_wait_with_the_same_output(cli: CLI, emu: Emulator) -> None:
-    process = cli.popen("generate", "a banana", "-i", emu.sample_urls[0], "-o", "out/", *FAST_POLL)
-    eventually(lambda: emu.count("status") >= 1, what="the task to be created and polled")
+    process = cli.popen("generate", "a banana", "-i", emu.sample_urls[0], "-o", "out/", *CLI_FAST_POLL)
+    eventually_blocking(lambda: emu.count("status") >= 1, what="the task to be created and polled")
 
     process.send_signal(signal.SIGINT)
     run = finish(process, "generate")
@@ -80,7 +81,7 @@ def test_ctrl_c_in_generate_points_at_wait_with_the_same_output(cli: CLI, emu: E
 
 @pytest.mark.nanobanana_emulator(finish_after=0, failure_rate=1.0, failure_message="No face found.")
 def test_a_failure_with_json_prints_its_record_as_the_last_line_of_stdout(cli: CLI, emu: Emulator) -> None:
-    run = cli.run("--json", "generate", "a banana", "-i", emu.sample_urls[0], *FAST_POLL)
+    run = cli.run("--json", "generate", "a banana", "-i", emu.sample_urls[0], *CLI_FAST_POLL)
 
     (task_id,) = emu.tasks
     record = run.json()[-1]["error"]

@@ -7,7 +7,8 @@ import stat
 import subprocess
 
 import pytest
-from cli_support import CLI, EMAIL, FAST_POLL, Run, eventually, finish
+from cli_support import CLI, EMAIL, Run, finish
+from support import CLI_FAST_POLL, eventually_blocking
 
 from nanobanana.emulator import Emulator
 
@@ -19,7 +20,7 @@ def login_through_the_prompts(cli: CLI, emu: Emulator, *options: str, code: str 
     process.stdin.write(f"{EMAIL}\n")
     process.stdin.flush()
     # The code exists only once the command has asked the site to send it.
-    eventually(lambda: EMAIL in emu.login_codes, what="the sign-in code to be sent")
+    eventually_blocking(lambda: EMAIL in emu.login_codes, what="the sign-in code to be sent")
     process.stdin.write(f"{code or emu.login_codes[EMAIL]}\n")
     process.stdin.flush()
     return finish(process, *options, "login")
@@ -60,7 +61,7 @@ def test_login_with_email_option_and_json(cli: CLI, nanobanana_emulator: Emulato
     cli.use(nanobanana_emulator, email=None)
     process = cli.popen("login", "--email", EMAIL, "--json", stdin=subprocess.PIPE)
     assert process.stdin is not None
-    eventually(lambda: EMAIL in nanobanana_emulator.login_codes, what="the sign-in code to be sent")
+    eventually_blocking(lambda: EMAIL in nanobanana_emulator.login_codes, what="the sign-in code to be sent")
     process.stdin.write(nanobanana_emulator.login_codes[EMAIL] + "\n")
     process.stdin.flush()
 
@@ -112,7 +113,7 @@ def test_a_wrong_code_exits_3_and_saves_nothing(cli: CLI, nanobanana_emulator: E
     cli.use(nanobanana_emulator, email=None)
     process = cli.popen("login", "--email", EMAIL, stdin=subprocess.PIPE)
     assert process.stdin is not None
-    eventually(lambda: EMAIL in nanobanana_emulator.login_codes, what="the sign-in code to be sent")
+    eventually_blocking(lambda: EMAIL in nanobanana_emulator.login_codes, what="the sign-in code to be sent")
     process.stdin.write(wrong_code(nanobanana_emulator) + "\n")
     process.stdin.flush()  # and nothing more: the second try finds no input
 
@@ -129,7 +130,7 @@ def test_a_wrong_code_is_asked_again_and_the_right_one_signs_in(cli: CLI, nanoba
     cli.use(emu, email=None)
     process = cli.popen("login", "--email", EMAIL, stdin=subprocess.PIPE)
     assert process.stdin is not None
-    eventually(lambda: EMAIL in emu.login_codes, what="the sign-in code to be sent")
+    eventually_blocking(lambda: EMAIL in emu.login_codes, what="the sign-in code to be sent")
     process.stdin.write(f"{wrong_code(emu)}\n{emu.login_codes[EMAIL]}\n")
     process.stdin.flush()
 
@@ -148,7 +149,7 @@ def test_three_wrong_codes_exit_3_naming_the_command_that_sends_a_new_one(
     cli.use(emu, email=None)
     process = cli.popen("login", "--email", EMAIL, "--json", stdin=subprocess.PIPE)
     assert process.stdin is not None
-    eventually(lambda: EMAIL in emu.login_codes, what="the sign-in code to be sent")
+    eventually_blocking(lambda: EMAIL in emu.login_codes, what="the sign-in code to be sent")
     process.stdin.write(f"{wrong_code(emu)}\n" * 4)
     process.stdin.flush()
 
@@ -218,7 +219,7 @@ def test_the_token_never_appears_in_the_output_even_verbose(cli: CLI, nanobanana
     assert token is not None
     runs = [
         cli.run("-vv", "whoami"),
-        cli.run("-vv", "generate", "a banana", "-i", emu.sample_urls[0], *FAST_POLL),  # fails: exit 6
+        cli.run("-vv", "generate", "a banana", "-i", emu.sample_urls[0], *CLI_FAST_POLL),  # fails: exit 6
         cli.run("-vv", "--json", "create", "a banana", "-i", emu.sample_urls[0]),
         cli.run("-vv", "status", "no-such-task"),
     ]

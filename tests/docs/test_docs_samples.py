@@ -28,7 +28,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
-import io
 import logging
 import os
 import re
@@ -42,9 +41,10 @@ from types import CodeType
 from typing import Any
 
 import pytest
+from support import FAST_POLL, write_jpeg, write_samples
 
-from nanobanana import NanoBanana, PollPolicy
-from nanobanana.emulator import Emulator, sample_images
+from nanobanana import NanoBanana
+from nanobanana.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
@@ -53,8 +53,6 @@ _FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[^\n]*$")
 _SKIP = re.compile(r"^\s*<!--\s*skip:(?P<reason>.*?)-->\s*$")
 _SKIP_START = re.compile(r"<!--\s*skip\b")
 _ENV = ("NANOBANANA_SESSION_TOKEN", "NANOBANANA_BASE_URL", "NANOBANANA_SESSION_FILE")
-# Fast enough for an emulator whose tasks finish at once; the docs' own clients use the real defaults.
-FAST_POLL = PollPolicy(initial=0.01, maximum=0.05)
 EMULATOR_KNOBS: dict[str, Any] = {"finish_after": 0.0, "seed": 0}
 
 
@@ -132,16 +130,8 @@ def _is_test_file(sample: Sample) -> bool:
 
 
 def _write_sample_images(folder: Path) -> None:
-    (_, person), (_, outfit) = sample_images()[:2]
-    (folder / "me.png").write_bytes(person)
-    try:
-        from PIL import Image
-    except ImportError:  # the emulator's plain PNGs are still images; only the extension would be wrong
-        (folder / "outfit.jpg").write_bytes(outfit)
-        return
-    buffer = io.BytesIO()
-    Image.open(io.BytesIO(outfit)).convert("RGB").save(buffer, format="JPEG")
-    (folder / "outfit.jpg").write_bytes(buffer.getvalue())
+    write_samples(folder, 1)[0].rename(folder / "me.png")
+    write_jpeg(folder / "outfit.jpg")
 
 
 @pytest.fixture
@@ -248,25 +238,62 @@ def test_samples_are_found() -> None:
     assert len(SAMPLES) >= 30
 
 
-@pytest.mark.parametrize("path", DOC_FILES, ids=[p.relative_to(ROOT).as_posix() for p in DOC_FILES])
-def test_every_skip_has_a_reason_and_a_python_block(path: Path) -> None:
+def _skip_problems(path: Path) -> list[str]:
+    """What is wrong with the ``<!-- skip -->`` markers of a Markdown file (nothing, for a good file)."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    fences = {line: (lang, reason) for line, lang, _, reason in _blocks(path)}
+    fences = {line: lang for line, lang, _, _ in _blocks(path)}
+    problems = []
     for number, text in enumerate(lines, start=1):
         if not _SKIP_START.search(text):
             continue
+        where = f"{path.name}:{number}"
         match = _SKIP.match(text)
-        assert match is not None, f"{path.name}:{number}: write a skip as `<!-- skip: reason -->` on its own line"
-        assert match["reason"].strip(), f"{path.name}:{number}: a skip needs a reason"
-        following = next((i for i in range(number, len(lines)) if lines[i].strip()), None)
-        assert following is not None, f"{path.name}:{number}: no block follows"
-        assert (following + 1) in fences, f"{path.name}:{number}: no block follows"
-        assert fences[following + 1][0] in ("python", "py"), f"{path.name}:{number}: skips apply to Python blocks"
+        following = next((i + 1 for i in range(number, len(lines)) if lines[i].strip()), None)
+        if match is None:
+            problems.append(f"{where}: write a skip as `<!-- skip: reason -->` on its own line")
+        elif not match["reason"].strip():
+            problems.append(f"{where}: a skip needs a reason")
+        elif following not in fences:
+            problems.append(f"{where}: no block follows")
+        elif fences[following] not in ("python", "py"):
+            problems.append(f"{where}: skips apply to Python blocks")
+    return problems
+
+
+def test_every_skip_in_the_docs_has_a_reason_and_a_python_block() -> None:
+    assert [problem for path in DOC_FILES for problem in _skip_problems(path)] == []
+
+
+@pytest.mark.parametrize(
+    ("marker", "fence", "problem"),
+    [
+        ("<!-- skip: needs the real site -->", "python", None),
+        ("<!-- skip: -->", "python", "a skip needs a reason"),
+        ("<!-- skip -->", "python", "write a skip as"),
+        ("<!-- skip: shell -->", "bash", "skips apply to Python blocks"),
+    ],
+)
+def test_the_skip_check_finds_each_mistake(tmp_path: Path, marker: str, fence: str, problem: str | None) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(f"# A page\n\n{marker}\n```{fence}\nprint(1)\n```\n", encoding="utf-8")
+    problems = _skip_problems(page)
+    if problem is None:
+        assert problems == []
+        (block,) = [reason for _, _, _, reason in _blocks(page)]
+        assert block == "needs the real site"  # and the sample is skipped with that reason
+    else:
+        (found,) = problems
+        assert problem in found
+
+
+def test_the_skip_check_finds_a_skip_with_no_block_after_it(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("# A page\n\n<!-- skip: nothing follows -->\n", encoding="utf-8")
+    assert [p.split(": ", 1)[1] for p in _skip_problems(page)] == ["no block follows"]
 
 
 def test_site_builds_strict(tmp_path: Path) -> None:
-    for module in ("mkdocs", "material", "mkdocstrings_handlers.python"):
-        pytest.importorskip(module, reason="the docs extra is not installed")
+    # Not skipped when the docs extra is missing: the test command installs it (see README, Development).
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.yml", "-d", str(tmp_path / "site")],
         cwd=ROOT,

@@ -18,7 +18,8 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(finish_after=0.2, states=("waiting", "processing"), seed=7) as emulator:
+    """An emulator whose tasks run until the test ends them with `Emulator.finish` (or changes the knob)."""
+    async with Emulator(finish_after=3600.0, states=("waiting", "processing"), seed=7) as emulator:
         yield emulator
 
 
@@ -62,18 +63,17 @@ async def test_status_answers_the_captured_shape_then_succeeds(emu: Emulator, ht
     assert generation["url"].startswith(f"{emu.file_url}/nano-banana/{task_id}-")
 
 
-async def test_running_states_follow_the_configured_words(emu: Emulator) -> None:
-    emu.configure(finish_after=10.0, states=("waiting", "processing"))
-    task = emu.tasks.get("") or None
-    assert task is None
-    from nanobanana.emulator._state import World  # the clock-driven plan, without sleeping
-
-    world = World(emu.config)
-    planned = world.create_task(None, {"prompt": "p"})
-    start = planned.started
-    assert planned.state_at(start + 1)[0] == "waiting"
-    assert planned.state_at(start + 6)[0] == "processing"
-    assert planned.state_at(start + 10) == ("succeed", True, 10.0)
+async def test_running_states_follow_the_configured_words(emu: Emulator, http: aiohttp.ClientSession) -> None:
+    emu.configure(finish_after=10.0, states=("queued", "rendering"))
+    async with http.post(CREATE, json={"prompt": "p"}) as response:
+        task_id = (await response.json())["task_id"]
+    async with http.post(STATUS, json={"taskId": task_id}) as response:
+        (generation,) = (await response.json())["generations"]
+    assert generation["status"] == "queued"
+    # The rest of the plan, read at chosen moments instead of slept through.
+    task = emu.tasks[task_id]
+    assert task.state_at(task.started + 6) == ("rendering", False, 6)
+    assert task.state_at(task.started + 10) == ("succeed", True, 10.0)
 
 
 async def test_failed_task_reports_its_word_and_message(emu: Emulator, http: aiohttp.ClientSession) -> None:

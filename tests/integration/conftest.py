@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support import FAST_POLL
 
-from nanobanana import NanoBanana, PollPolicy
+from nanobanana import NanoBanana
 from nanobanana.emulator import Emulator
-
-FAST_POLL = PollPolicy(initial=0.02, multiplier=1.5, maximum=0.1, jitter=0.2)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from support import write_samples
 from wire_samples import create_body
 
 from nanobanana import GenerationRequest, NanoBanana, TaskState, TaskStatus
@@ -16,9 +17,7 @@ PROMPT = "change the clothes from image 1 to image 2"
 async def test_generate_uploads_local_images_and_saves_the_result(
     emu: Emulator, client: NanoBanana, tmp_path: Path
 ) -> None:
-    person, outfit = (tmp_path / name for name, _ in sample_images()[:2])
-    for path, (_, data) in zip((person, outfit), sample_images()[:2], strict=True):
-        path.write_bytes(data)
+    person, outfit = write_samples(tmp_path)
     result = await client.generate(PROMPT, images=[person, outfit], output=tmp_path / "out.png")
     assert result.path == tmp_path / "out.png"
     assert result.path.read_bytes().startswith(b"\x89PNG")
@@ -49,11 +48,13 @@ async def test_the_create_body_matches_the_capture(emu: Emulator, client: NanoBa
 
 
 async def test_the_steps_one_by_one(emu: Emulator, client: NanoBanana, tmp_path: Path) -> None:
+    emu.configure(finish_after=3600.0)  # until the test ends it
     url = await client.upload(sample_images()[2][1], filename="banana.png")
     task = await client.create(GenerationRequest(prompt="make it night", image_urls=(url,), resolution="2K"))
     first = await client.status(task.task_id)
     assert first.task_id == task.task_id
     assert not first.is_done
+    emu.finish(task.task_id)
     final = await client.wait(task.task_id, timeout=10)
     assert final.is_done
     assert final.url is not None

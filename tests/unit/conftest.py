@@ -8,20 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from unit_support import BASE, FAST_POLL, TOKEN, FakeAPI
+from unit_support import BASE, FAST_POLL, TOKEN, ClientFactory, FakeAPI
 
 from nanobanana import NanoBanana
 
 # --- fixtures -----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test reads the developer's token, base URL or saved session."""
-    monkeypatch.delenv("NANOBANANA_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("NANOBANANA_BASE_URL", raising=False)
-    home = tmp_path_factory.mktemp("config")
-    monkeypatch.setenv("NANOBANANA_SESSION_FILE", str(home / "session.json"))
 
 
 @pytest.fixture
@@ -32,16 +23,29 @@ def api() -> Iterator[FakeAPI]:
 
 
 @pytest.fixture
-async def client(api: FakeAPI, tmp_path: Path) -> AsyncIterator[NanoBanana]:
+async def make_client(api: FakeAPI) -> AsyncIterator[ClientFactory]:
+    """Opens clients of the fake API, signed in unless told otherwise, and closes them after the test.
+
+    Each test module's client fixture is this with the one option its tests are about.
+    """
+    opened: list[NanoBanana] = []
+
+    async def make(**options: Any) -> NanoBanana:
+        options.setdefault("session_token", TOKEN)
+        options.setdefault("base_url", BASE)
+        client = await NanoBanana(**options).__aenter__()
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        await client.close()
+
+
+@pytest.fixture
+async def client(make_client: ClientFactory, tmp_path: Path) -> NanoBanana:
     """A signed-in client of the fake API that polls fast."""
-    async with NanoBanana(
-        session_token=TOKEN,
-        base_url=BASE,
-        session_file=tmp_path / "session" / "session.json",
-        poll=FAST_POLL,
-        wait_timeout=5.0,
-    ) as nb:
-        yield nb
+    return await make_client(session_file=tmp_path / "session" / "session.json", poll=FAST_POLL, wait_timeout=5.0)
 
 
 @pytest.fixture

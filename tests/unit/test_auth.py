@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import stat
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -26,6 +25,7 @@ from unit_support import (
     TASK_ID,
     TOKEN,
     UPLOAD,
+    ClientFactory,
     FakeAPI,
     sent_headers,
     sent_json,
@@ -36,6 +36,7 @@ from yarl import URL
 from nanobanana import (
     AuthenticationError,
     InvalidInputError,
+    InvalidResponseError,
     NanoBanana,
     NanoBananaError,
     SessionInfo,
@@ -78,15 +79,13 @@ def session_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def signed_out(api: FakeAPI, session_file: Path) -> AsyncIterator[NanoBanana]:
-    async with NanoBanana(base_url=BASE, session_file=session_file) as client:
-        yield client
+async def signed_out(make_client: ClientFactory, session_file: Path) -> NanoBanana:
+    return await make_client(session_token=None, session_file=session_file)
 
 
 @pytest.fixture
-async def signed_in(api: FakeAPI, session_file: Path) -> AsyncIterator[NanoBanana]:
-    async with NanoBanana(base_url=BASE, session_token=TOKEN, session_file=session_file, max_retries=1) as client:
-        yield client
+async def signed_in(make_client: ClientFactory, session_file: Path) -> NanoBanana:
+    return await make_client(session_file=session_file, max_retries=1)
 
 
 # --- asking for a code --------------------------------------------------------------------------------------
@@ -422,3 +421,110 @@ async def test_a_cookie_of_the_caller_session_is_not_needed(api: FakeAPI) -> Non
         await client.status(TASK_ID)
 
     assert TOKEN in sent_headers(api.calls("POST", STATUS)[0])["cookie"]
+
+
+# --- answers the sign-in does not expect, and the session file on disk -----------------------------------------
+
+
+async def test_a_csrf_answer_without_a_token_is_an_invalid_response(api: FakeAPI, signed_out: NanoBanana) -> None:
+    api.get(CSRF, payload={"something": "else"})
+
+    with pytest.raises(InvalidResponseError, match="csrf"):
+        await signed_out.send_login_code(EMAIL)
+
+    assert api.count("POST", SEND_CODE) == 0
+
+
+async def test_a_send_code_answer_that_is_not_an_object_says_no_code_was_sent(
+    api: FakeAPI, signed_out: NanoBanana
+) -> None:
+    serve_csrf(api)
+    api.post(SEND_CODE, payload=["not", "an", "object"])
+
+    with pytest.raises(AuthenticationError, match=f"did not send a code to {EMAIL}"):
+        await signed_out.send_login_code(EMAIL)
+
+
+async def test_logout_while_signed_out_sends_nothing(api: FakeAPI, signed_out: NanoBanana) -> None:
+    await signed_out.logout()
+
+    assert api.requests == {}
+    assert signed_out.session_token is None
+
+
+async def test_a_session_file_others_can_read_is_used_with_a_warning(
+    signed_in: NanoBanana, session_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    signed_in.save_session()
+    session_file.chmod(0o644)
+
+    with caplog.at_level(logging.WARNING, logger="nanobanana"):
+        async with NanoBanana(base_url=BASE, session_file=session_file) as client:
+            assert client.session_token == TOKEN
+
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "readable by others" in warning
+    assert f"chmod 600 {session_file}" in warning
+    assert TOKEN not in caplog.text
+
+
+async def test_a_malformed_session_file_is_ignored_with_a_warning(
+    session_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    session_file.parent.mkdir(parents=True)
+    session_file.write_text('{"session_token": "tok', encoding="utf-8")
+    session_file.chmod(0o600)
+
+    with caplog.at_level(logging.WARNING, logger="nanobanana"):
+        async with NanoBanana(base_url=BASE, session_file=session_file) as client:
+            assert client.session_token is None
+
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert warning.startswith(f"Ignoring the saved session at {session_file}")
+
+
+async def test_a_failed_save_leaves_no_file_behind(signed_in: NanoBanana, tmp_path: Path) -> None:
+    target = tmp_path / "session.json"
+    target.mkdir()  # a non-empty folder where the file should go: the final rename cannot replace it
+    (target / "inside").write_text("x")
+
+    with pytest.raises((NanoBananaError, OSError)):
+        signed_in.save_session(target)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["session.json"]  # no temporary file left
+    assert [p.name for p in target.iterdir()] == ["inside"]
+
+
+@pytest.mark.parametrize("content", ['["a list"]', '{"session_token": 42}'], ids=["list", "wrong-type"])
+async def test_a_session_file_of_the_wrong_shape_is_ignored(session_file: Path, content: str) -> None:
+    session_file.parent.mkdir(parents=True)
+    session_file.write_text(content, encoding="utf-8")
+    session_file.chmod(0o600)
+
+    async with NanoBanana(base_url=BASE, session_file=session_file) as client:
+        assert client.session_token is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=OSError,
+    reason="save_session lets the OSError through; every public method raises NanoBananaError subclasses "
+    "(the session file's owner, h-client, to fix; remove this mark with it)",
+)
+async def test_a_failed_save_is_a_nanobanana_error(signed_in: NanoBanana, tmp_path: Path) -> None:
+    target = tmp_path / "session.json"
+    target.mkdir()
+    (target / "inside").write_text("x")
+
+    with pytest.raises(NanoBananaError, match="session"):
+        signed_in.save_session(target)
+
+
+async def test_a_cookie_expired_by_its_expires_date_alone_signs_the_client_out(
+    api: FakeAPI, signed_in: NanoBanana
+) -> None:
+    expired = "__Secure-authjs.session-token=gone; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure"
+    api.get(SESSION, payload={}, headers={"Set-Cookie": expired})
+
+    assert await signed_in.whoami() is None
+    assert signed_in.session_token is None

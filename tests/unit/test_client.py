@@ -520,14 +520,22 @@ async def test_max_concurrency_caps_requests_in_flight(api: FakeAPI) -> None:
 
 
 async def test_requests_per_second_spaces_requests_out(api: FakeAPI) -> None:
-    api.post(STATUS, payload=status_json("waiting"), repeat=True)
+    sent: list[float] = []
 
+    def record(url: Any, **kwargs: Any) -> CallbackResult:
+        sent.append(time.monotonic())
+        return CallbackResult(payload=status_json("waiting"))
+
+    api.post(STATUS, callback=record, repeat=True)
     async with NanoBanana(session_token=TOKEN, base_url=BASE, requests_per_second=20) as nb:
-        started = time.monotonic()
+        before = time.monotonic()
         await asyncio.gather(*(nb.status(f"task-{n}") for n in range(5)))
-        elapsed = time.monotonic() - started
 
-    assert 0.19 <= elapsed < 1.0
+    # The k-th request may not start before 1/20 s times k after the first could: a lower bound, which a busy
+    # machine only makes easier to meet (how fast they go is a benchmark's question, not this test's).
+    assert len(sent) == 5
+    for k, at in enumerate(sorted(sent)):
+        assert at - before >= k / 20 - 0.001, (k, at - before)  # the loop may wake a timer a hair early
 
 
 async def test_a_closed_client_refuses_to_send(api: FakeAPI) -> None:

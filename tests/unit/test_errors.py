@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp.client_reqrep import ConnectionKey
-from unit_support import BASE, CREATE, STATUS, TASK_ID, TOKEN, UPLOAD, FakeAPI, status_json
+from support import refused
+from unit_support import CREATE, STATUS, TASK_ID, UPLOAD, ClientFactory, FakeAPI, status_json
 
 from nanobanana import (
     APIConnectionError,
@@ -17,6 +16,7 @@ from nanobanana import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    CloudflareError,
     DownloadError,
     GenerationFailedError,
     InsufficientCreditsError,
@@ -37,16 +37,10 @@ CLOUDFLARE_PAGE = (
 )
 
 
-def refused() -> aiohttp.ClientConnectorError:
-    key = ConnectionKey("nanabanana.ai", 443, True, True, None, None, None)
-    return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
-
-
 @pytest.fixture
-async def once(api: FakeAPI) -> AsyncIterator[NanoBanana]:
+async def once(make_client: ClientFactory) -> NanoBanana:
     """A client that never retries, so each error surfaces from the first answer."""
-    async with NanoBanana(session_token=TOKEN, base_url=BASE, max_retries=0) as nb:
-        yield nb
+    return await make_client(max_retries=0)
 
 
 # --- the tree -----------------------------------------------------------------------------------------------
@@ -118,7 +112,7 @@ async def test_auth_errors_say_how_to_sign_in(api: FakeAPI, once: NanoBanana, st
 async def test_a_cloudflare_403_page_says_the_request_was_blocked(api: FakeAPI, once: NanoBanana) -> None:
     api.post(STATUS, status=403, body=CLOUDFLARE_PAGE, content_type="text/html")
 
-    with pytest.raises(AuthenticationError) as caught:
+    with pytest.raises(CloudflareError) as caught:
         await once.status(TASK_ID)
 
     message = str(caught.value)
@@ -298,7 +292,10 @@ async def test_no_aiohttp_exception_reaches_the_caller(api: FakeAPI, once: NanoB
         await once.status(TASK_ID)
 
     assert not isinstance(caught.value, aiohttp.ClientError)
-    assert isinstance(caught.value.__cause__, aiohttp.ClientPayloadError)
+    # aiohttp's exception holds the request's headers (the Cookie): it is described, never chained.
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+    assert "not completed" in str(caught.value)
 
 
 # --- errors of the task -------------------------------------------------------------------------------------

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import time
-from collections.abc import AsyncIterator
+from collections import Counter
 from typing import Any
 
 import pytest
 from aioresponses import CallbackResult
-from unit_support import BASE, CREATE, FAST_POLL, STATUS, TASK_ID, TOKEN, FakeAPI, status_json, task_json
+from support import Hang, eventually, settle
+from unit_support import BASE, CREATE, FAST_POLL, STATUS, TASK_ID, TOKEN, ClientFactory, FakeAPI, status_json, task_json
 
 from nanobanana import (
     AuthenticationError,
@@ -29,18 +29,13 @@ SLOW_POLL = PollPolicy(initial=30.0, maximum=30.0, jitter=0.0)
 
 
 @pytest.fixture
-async def nb(api: FakeAPI) -> AsyncIterator[NanoBanana]:
+async def nb(make_client: ClientFactory) -> NanoBanana:
     """A client whose single requests are not retried, so polling itself rides out the errors."""
-    async with NanoBanana(session_token=TOKEN, base_url=BASE, max_retries=0, poll=FAST_POLL, wait_timeout=5) as c:
-        yield c
+    return await make_client(max_retries=0, poll=FAST_POLL, wait_timeout=5)
 
 
 async def first_call(api: FakeAPI) -> None:
-    for _ in range(500):
-        if api.count("POST", STATUS):
-            return
-        await asyncio.sleep(0.002)
-    raise AssertionError("no status call was sent")
+    await eventually(lambda: api.count("POST", STATUS), what="a status call")
 
 
 def leftover_tasks() -> set[asyncio.Task[Any]]:
@@ -131,12 +126,10 @@ async def test_a_success_without_a_url_is_a_failure(api: FakeAPI, nb: NanoBanana
 
 async def test_wait_timeout_raises_with_the_task_and_its_last_status(api: FakeAPI, nb: NanoBanana) -> None:
     api.post(STATUS, payload=status_json("waiting"), repeat=True)
-    started = time.monotonic()
 
     with pytest.raises(WaitTimeoutError) as caught:
         await nb.wait(TASK_ID, timeout=0.1)
 
-    assert time.monotonic() - started < 1.0
     err = caught.value
     assert err.task_id == TASK_ID
     assert err.timeout == 0.1
@@ -146,17 +139,13 @@ async def test_wait_timeout_raises_with_the_task_and_its_last_status(api: FakeAP
 
 
 async def test_a_hanging_status_call_does_not_overrun_the_timeout(api: FakeAPI, nb: NanoBanana) -> None:
-    async def hang(url: Any, **kwargs: Any) -> CallbackResult:
-        await asyncio.sleep(30)
-        raise AssertionError("not reached")
-
+    hang = Hang()  # never answers: only the timeout can end this wait
     api.post(STATUS, callback=hang, repeat=True)
-    started = time.monotonic()
 
     with pytest.raises(WaitTimeoutError) as caught:
         await nb.wait(TASK_ID, timeout=0.1)
 
-    assert time.monotonic() - started < 1.0
+    assert hang.abandoned.is_set()
     assert caught.value.last_status is None
     assert leftover_tasks() == set()
 
@@ -164,20 +153,16 @@ async def test_a_hanging_status_call_does_not_overrun_the_timeout(api: FakeAPI, 
 async def test_a_status_call_queued_behind_others_does_not_overrun_the_timeout(api: FakeAPI) -> None:
     """The deadline covers a call still waiting for an in-flight place, not only one on the wire."""
 
-    async def hang(url: Any, **kwargs: Any) -> CallbackResult:
-        await asyncio.sleep(30)
-        raise AssertionError("not reached")
-
+    hang = Hang()  # the one in-flight place is never given back: only the timeout can end the wait
     api.post(STATUS, callback=hang, repeat=True)
     async with NanoBanana(session_token=TOKEN, base_url=BASE, max_concurrency=1, poll=FAST_POLL) as client:
         blocker = asyncio.create_task(client.status("other-task"))
-        await first_call(api)
-        started = time.monotonic()
+        await hang.started.wait()
 
         with pytest.raises(WaitTimeoutError):
             await client.wait(TASK_ID, timeout=0.1)
 
-        assert time.monotonic() - started < 1.0
+        assert hang.calls == 1
         assert api.count("POST", STATUS) == 1
         blocker.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -187,14 +172,19 @@ async def test_a_status_call_queued_behind_others_does_not_overrun_the_timeout(a
 async def test_a_slow_on_update_callback_does_not_overrun_the_timeout(api: FakeAPI, nb: NanoBanana) -> None:
     api.post(STATUS, payload=status_json("waiting"), repeat=True)
 
-    async def slow(status: TaskStatus) -> None:
-        await asyncio.sleep(30)
+    abandoned = asyncio.Event()
 
-    started = time.monotonic()
+    async def never_returns(status: TaskStatus) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            abandoned.set()
+            raise
+
     with pytest.raises(WaitTimeoutError) as caught:
-        await nb.wait(TASK_ID, timeout=0.1, on_update=slow)
+        await nb.wait(TASK_ID, timeout=0.1, on_update=never_returns)
 
-    assert time.monotonic() - started < 1.0
+    assert abandoned.is_set()
     assert caught.value.last_status is not None
 
 
@@ -251,8 +241,10 @@ async def test_generate_timeout_names_the_created_task(api: FakeAPI, nb: NanoBan
         {"status": 429, "payload": {"error": "slow down"}},
         {"status": 200, "body": "<!DOCTYPE html><html><head></head></html>", "content_type": "text/html"},
         {"exception": asyncio.TimeoutError()},
+        {"status": 409, "payload": {"error": "conflict"}},
+        {"status": 425, "payload": {"error": "too early"}},
     ],
-    ids=["503", "429", "html-200", "timeout"],
+    ids=["503", "429", "html-200", "timeout", "409", "425"],
 )
 async def test_transient_errors_do_not_end_the_wait(api: FakeAPI, nb: NanoBanana, answer: dict[str, Any]) -> None:
     api.post(STATUS, payload=status_json("waiting"))
@@ -271,9 +263,10 @@ async def test_a_rate_limited_poll_waits_at_least_retry_after(
     api.post(STATUS, status=429, headers={"Retry-After": "3"})
     api.post(STATUS, payload=status_json("succeed"))
 
-    await nb.wait(TASK_ID)
+    final = await nb.wait(TASK_ID)
 
     assert 3.0 in sleeps
+    assert final.state is TaskState.SUCCEED
 
 
 @pytest.mark.parametrize(("status", "error"), [(404, NotFoundError), (401, AuthenticationError)])
@@ -296,12 +289,11 @@ async def test_cancelling_a_wait_stops_it_at_once(
     waiter = asyncio.create_task(nb.wait(TASK_ID, poll=SLOW_POLL, timeout=60))
     await first_call(api)
 
-    started = time.monotonic()
     waiter.cancel()
+    await settle(waiter)
     with pytest.raises(asyncio.CancelledError):
         await waiter
 
-    assert time.monotonic() - started < 0.5
     assert api.count("POST", STATUS) == 1
     assert leftover_tasks() == set()
     gc.collect()
@@ -310,21 +302,17 @@ async def test_cancelling_a_wait_stops_it_at_once(
 
 
 async def test_cancelling_a_wait_during_a_status_call_stops_it_at_once(api: FakeAPI, nb: NanoBanana) -> None:
-    async def hang(url: Any, **kwargs: Any) -> CallbackResult:
-        await asyncio.sleep(30)
-        raise AssertionError("not reached")
-
+    hang = Hang()
     api.post(STATUS, callback=hang, repeat=True)
     waiter = asyncio.create_task(nb.wait(TASK_ID, timeout=60))
-    await first_call(api)
-    await asyncio.sleep(0.01)
+    await hang.started.wait()
 
-    started = time.monotonic()
     waiter.cancel()
+    await settle(waiter)
     with pytest.raises(asyncio.CancelledError):
         await waiter
 
-    assert time.monotonic() - started < 0.5
+    assert hang.abandoned.is_set()
     assert leftover_tasks() == set()
 
 
@@ -334,12 +322,9 @@ async def test_cancelling_generate_while_it_waits_stops_it_at_once(api: FakeAPI,
 
     async with NanoBanana(session_token=TOKEN, base_url=BASE, poll=SLOW_POLL) as client:
         runner = asyncio.create_task(client.generate("make it night"))
-        for _ in range(500):
-            if api.count("POST", CREATE):
-                break
-            await asyncio.sleep(0.002)
-        await asyncio.sleep(0.01)
+        await eventually(lambda: api.count("POST", CREATE), what="the create")
         runner.cancel()
+        await settle(runner)
         with pytest.raises(asyncio.CancelledError):
             await runner
 
@@ -380,3 +365,38 @@ async def test_poll_jitter_only_lengthens_the_interval(api: FakeAPI, sleeps: lis
     assert len(sleeps) == 20
     assert all(1.0 <= slept <= 1.2 for slept in sleeps)
     assert len(set(sleeps)) > 1
+
+
+async def test_concurrent_waits_do_not_poll_in_lockstep(api: FakeAPI, sleeps: list[float]) -> None:
+    """Tasks created together spread their polls over the jitter window, so the server sees no crowds."""
+    policy = PollPolicy(initial=0.5, multiplier=1.0, maximum=0.5, jitter=1.0)
+    polls: Counter[str] = Counter()
+
+    def three_polls_then_done(url: Any, **kwargs: Any) -> CallbackResult:
+        task_id = kwargs["json"]["taskId"]
+        polls[task_id] += 1
+        return CallbackResult(payload=status_json("succeed" if polls[task_id] > 3 else "waiting", task_id=task_id))
+
+    api.post(STATUS, callback=three_polls_then_done, repeat=True)
+    async with NanoBanana(session_token=TOKEN, base_url=BASE) as client:
+        await asyncio.gather(*(client.wait(f"task-{n}", poll=policy, timeout=None) for n in range(20)))
+
+    assert len(sleeps) == 60
+    assert all(0.5 <= slept <= 1.0 for slept in sleeps)
+    first_round = sleeps[:20]
+    assert len(set(first_round)) == 20  # no two tasks share an interval
+    assert max(first_round) - min(first_round) > 0.25  # spread over the window, not bunched in a corner
+
+
+async def test_an_on_update_callback_that_raises_ends_the_wait_with_its_error(api: FakeAPI, nb: NanoBanana) -> None:
+    """A bug in the caller's callback is theirs to see, not retried or hidden as a transient error."""
+    api.post(STATUS, payload=status_json("waiting"), repeat=True)
+
+    def broken(status: TaskStatus) -> None:
+        raise ValueError(f"bug in the callback at {status.state_word}")
+
+    with pytest.raises(ValueError, match="bug in the callback at waiting"):
+        await nb.wait(TASK_ID, on_update=broken)
+
+    assert api.count("POST", STATUS) == 1
+    assert leftover_tasks() == set()

@@ -9,14 +9,25 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
 import aiohttp
 import pytest
-from aiohttp.client_reqrep import ConnectionKey
+from support import refused
 from tenacity import AsyncRetrying, RetryCallState
-from unit_support import BASE, CREATE, PNG, STATUS, TASK_ID, TOKEN, UPLOAD, FakeAPI, status_json, task_json
+from unit_support import (
+    BASE,
+    CREATE,
+    PNG,
+    STATUS,
+    TASK_ID,
+    TOKEN,
+    UPLOAD,
+    ClientFactory,
+    FakeAPI,
+    status_json,
+    task_json,
+)
 
 from nanobanana import (
     APIConnectionError,
@@ -31,14 +42,10 @@ from nanobanana import (
     RateLimitError,
     ServerError,
 )
-from nanobanana._transport import parse_retry_after, retry_wait, should_retry
+from nanobanana._error_map import parse_retry_after
+from nanobanana._retry import retry_wait, should_retry
 
 MAX_RETRIES = 2
-
-
-def refused() -> aiohttp.ClientConnectorError:
-    key = ConnectionKey("nanabanana.ai", 443, True, True, None, None, None)
-    return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
 
 
 def status_error(status: int, *, retry_after: str | None = None) -> APIStatusError:
@@ -63,9 +70,8 @@ def failed_attempt(exc: BaseException, attempt_number: int = 1) -> RetryCallStat
 
 
 @pytest.fixture
-async def nb(api: FakeAPI) -> AsyncIterator[NanoBanana]:
-    async with NanoBanana(session_token=TOKEN, base_url=BASE, max_retries=MAX_RETRIES) as client:
-        yield client
+async def nb(make_client: ClientFactory) -> NanoBanana:
+    return await make_client(max_retries=MAX_RETRIES)
 
 
 # --- parse_retry_after --------------------------------------------------------------------------------------
@@ -241,18 +247,20 @@ async def test_429_waits_for_retry_after(api: FakeAPI, nb: NanoBanana, sleeps: l
     api.post(STATUS, status=429, headers={"Retry-After": "2"})
     api.post(STATUS, payload=status_json())
 
-    await nb.status(TASK_ID)
+    status = await nb.status(TASK_ID)
 
     assert sleeps == [2.0]
+    assert status.task_id == TASK_ID
 
 
 async def test_a_lowercase_retry_after_is_honoured(api: FakeAPI, nb: NanoBanana, sleeps: list[float]) -> None:
     api.post(STATUS, status=429, headers={"retry-after": "3"})
     api.post(STATUS, payload=status_json())
 
-    await nb.status(TASK_ID)
+    status = await nb.status(TASK_ID)
 
     assert sleeps == [3.0]
+    assert status.task_id == TASK_ID
 
 
 async def test_errors_read_headers_case_insensitively_and_drop_set_cookie(api: FakeAPI, nb: NanoBanana) -> None:
@@ -272,8 +280,9 @@ async def test_429_waits_for_a_retry_after_date(api: FakeAPI, nb: NanoBanana, sl
     api.post(STATUS, status=429, headers={"Retry-After": when})
     api.post(STATUS, payload=status_json())
 
-    await nb.status(TASK_ID)
+    status = await nb.status(TASK_ID)
 
+    assert status.task_id == TASK_ID
     [slept] = sleeps
     assert 28.0 <= slept <= 30.0
 
@@ -385,8 +394,9 @@ async def test_upload_retried_after_429_sends_the_whole_file_again(api: FakeAPI,
     api.post(UPLOAD, status=429)
     api.post(UPLOAD, payload={"url": "https://file.v03ai.com/image2video/x.png"})
 
-    await nb.upload(PNG)
+    url = await nb.upload(PNG)
 
+    assert url == "https://file.v03ai.com/image2video/x.png"
     first, second = api.calls("POST", UPLOAD)
     assert first.kwargs["data"] is not second.kwargs["data"]
     assert PNG in await second.kwargs["data"]().as_bytes()

@@ -10,15 +10,20 @@ Kept out of conftest.py so that test modules can import it by a name no other te
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aioresponses import CallbackResult, aioresponses
 from aioresponses.core import RequestCall
+
+# Re-exported for the unit tests' imports; defined once, in `support`.
+from support import FAST_POLL as FAST_POLL
+from support import JPEG as JPEG
+from support import PNG as PNG
 from yarl import URL
 
-from nanobanana import PollPolicy, TaskState
+from nanobanana import NanoBanana, TaskState
 
 BASE = "https://nanabanana.ai"
 FILES = "https://file.v03ai.com"
@@ -31,13 +36,12 @@ CALLBACK = f"{BASE}/api/auth/callback/email-verification"
 SESSION = f"{BASE}/api/auth/session"
 SIGNOUT = f"{BASE}/api/auth/signout"
 
+# What the `make_client` fixture is: opens a client of the fake API with these options.
+ClientFactory = Callable[..., Awaitable[NanoBanana]]
+
 TOKEN = "tok-0123456789abcdef-SECRET"
 TASK_ID = "3b920033d9df92182e59a95f2c44f68f"
 RESULT_URL = f"{FILES}/nano-banana/{TASK_ID}-ae89b48c.png"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
-JPEG = b"\xff\xd8\xff\xe0" + bytes(32)
-
-FAST_POLL = PollPolicy(initial=0.01, multiplier=1.0, maximum=0.01, jitter=0.0)
 
 
 # --- aioresponses on aiohttp 3.14 ---------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""What a batch needs of a client: the steps of one generation, handed to the batch by the client that owns them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .types import GenerationRequest, GenerationResult, Task, TaskStatus
+
+
+class UploadMemory(Protocol):
+    """Hosted URLs of images already uploaded, by a hash of their bytes, so the same bytes are uploaded once."""
+
+    def hosted(self, data: bytes, upload: Callable[[], Awaitable[str]]) -> Awaitable[str]:
+        """The hosted URL of ``data``: one remembered, else the one ``upload()`` returns (then remembered)."""
+        ...
+
+
+class PrepareStep(Protocol):
+    """Checks and uploads an item's local images, returning the request with every input URL in order."""
+
+    def __call__(
+        self, request: GenerationRequest, images: Sequence[str], uploads: UploadMemory | None = None, /
+    ) -> Awaitable[GenerationRequest]: ...
+
+
+class WaitStep(Protocol):
+    """Waits for a task to finish; ``initial_delay`` None means a task just created (the first poll comes later)."""
+
+    def __call__(
+        self, task_id: str, *, timeout: float | None, initial_delay: float | None = None
+    ) -> Awaitable[TaskStatus]: ...
+
+
+@dataclass(frozen=True)
+class ClientSteps:
+    """The client's steps of one generation, as a batch runs them; `NanoBanana.generate_batch` hands them over.
+
+    Attributes:
+        prepare: Upload local inputs (through an `UploadMemory` when given).
+        create: Create the task.
+        wait: Wait for the task to finish.
+        fetch: Download a finished task's result to a file (or into memory, for None).
+        uploads: The client's own memory of uploads, if it keeps one: the batch asks it about images its
+            journal does not know, so bytes the client uploaded before are not uploaded again.
+    """
+
+    prepare: PrepareStep
+    create: Callable[[GenerationRequest], Awaitable[Task]]
+    wait: WaitStep
+    fetch: Callable[[str, TaskStatus, Path | None], Awaitable[GenerationResult]]
+    uploads: UploadMemory | None = None
