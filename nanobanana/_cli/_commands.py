@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
 from .._batch import read_batch_file
+from .._batch_view import BatchView, view_batch
 from .._client import NanoBanana
-from .._exceptions import GenerationFailedError
+from .._config import default_session_file
+from .._exceptions import AuthenticationError, GenerationFailedError, InvalidInputError, NanoBananaError
 from .._inputs import is_url
-from ..types import GenerationOptions, TaskStatus
+from ..types import GenerationOptions, SessionInfo, TaskStatus
 from . import _exit
 from ._ui import UI
 
@@ -38,17 +41,85 @@ def _status_json(status: TaskStatus) -> dict[str, Any]:
     }
 
 
+_CODE_TRIES = 3
+
+
+def output_target(text: str | None) -> str | None:
+    """Where ``-o`` saves: a folder when ``text`` ends in a slash or names a folder (created if missing), else a file.
+
+    Raises:
+        InvalidInputError: The folder cannot be created (a file is in the way, or no permission).
+    """
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    folder = path if text.endswith(("/", os.sep)) or path.is_dir() else path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot create the folder {str(folder)!r} for -o: {exc.strerror or exc}") from None
+    return str(path)
+
+
+def check_login(args: argparse.Namespace) -> None:
+    """Refuse a session file that cannot be written before the client reads it, and before a code is sent."""
+    path = Path(args.session_file).expanduser() if args.session_file else default_session_file()
+    if path.is_dir():
+        raise InvalidInputError(f"--session-file {str(path)!r} is a folder; give the path of a file (it is created)")
+
+
 async def login(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
-    """Sign in by e-mail code and save the session."""
+    """Sign in by e-mail code and save the session; a wrong typed code is asked for again, up to three tries."""
     email = args.email or ui.ask("E-mail: ")
-    await client.send_login_code(email)
-    ui.info(f"A 6-digit code was sent to {email}.")
-    code = ui.ask("Code: ")
-    session = await client.login(email, code, save=True)
+    if args.code is None:
+        await client.send_login_code(email)
+        ui.info(f"A 6-digit code was sent to {email}.")
+    session = await _exchange_code(client, email, args.code, ui)
     who = session.user.email or email
     ui.result({"email": who, "session_file": str(client.session_file)}, f"Signed in as {who}.")
     ui.info(f"Session saved to {client.session_file} (readable by you only).")
     return _exit.OK
+
+
+async def _exchange_code(client: NanoBanana, email: str, given: str | None, ui: UI) -> SessionInfo:
+    """The session for the code given, or for codes typed in until one is accepted (up to three tries).
+
+    With no more input after a refused code, the refusal is the error, not the missing input.
+    """
+    tries = 1 if given is not None else _CODE_TRIES
+    refused: AuthenticationError | InvalidInputError | None = None
+    for attempt in range(1, tries + 1):
+        try:
+            code = given if given is not None else ui.ask("Code: ")
+        except EOFError:
+            if refused is None:
+                raise
+            raise _code_refused(refused, email) from None
+        try:
+            return await client.login(email, code, save=True)
+        except (AuthenticationError, InvalidInputError) as exc:
+            refused = exc
+        if attempt < tries:
+            left = tries - attempt
+            ui.info(f"{_refusal(refused).capitalize()}; try again ({left} {'try' if left == 1 else 'tries'} left).")
+    assert refused is not None
+    raise _code_refused(refused, email)
+
+
+def _refusal(exc: AuthenticationError | InvalidInputError) -> str:
+    """Why a typed code was refused, in a few words."""
+    if isinstance(exc, InvalidInputError):
+        return str(exc).rstrip(".")
+    return "the code was not accepted (wrong, used or expired)"
+
+
+def _code_refused(exc: AuthenticationError | InvalidInputError, email: str) -> NanoBananaError:
+    """The error of a code refused for the last time, naming the command that sends a new one."""
+    message = f"{_refusal(exc)}. Run `nanobanana login --email {email}` to be sent a new code."
+    if isinstance(exc, InvalidInputError):
+        return InvalidInputError(message)
+    exc.message = message
+    return exc
 
 
 async def logout(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
@@ -62,10 +133,8 @@ async def whoami(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
     """Show who is signed in."""
     session = await client.whoami()
     if session is None:
-        if ui.json_mode:
-            ui.result({"signed_in": False}, "")
-        ui.error("not signed in: run `nanobanana login`, or set NANOBANANA_SESSION_TOKEN")
-        return _exit.AUTH
+        message = "not signed in: run `nanobanana login`, or set NANOBANANA_SESSION_TOKEN"
+        return ui.fail("AuthenticationError", message, _exit.AUTH, extra={"signed_in": False})
     ui.result(
         {"signed_in": True, "email": session.user.email, "name": session.user.name, "expires": session.expires},
         f"Signed in as {session.user.email or session.user.name}.",
@@ -93,7 +162,7 @@ async def generate(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
         result = await client.generate(
             args.prompt,
             images=args.images,
-            output=args.output or ".",
+            output=output_target(args.output) or ".",
             timeout=args.timeout,
             on_update=on_update,
             **_options(args),
@@ -116,7 +185,7 @@ async def create(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
     """Create a task without waiting."""
     task = await client.create(args.prompt, images=args.images, **_options(args))
     ui.result({"task_id": task.task_id, "status": task.status}, task.task_id)
-    ui.info(f"Follow it with: nanobanana wait {task.task_id}")
+    ui.info(f"Follow it with: nanobanana wait {task.task_id} -o PATH")
     return _exit.OK
 
 
@@ -129,12 +198,18 @@ async def status(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
 
 
 async def wait(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
-    """Wait for a task and print its result URL."""
+    """Wait for a task and print its result URL; with ``-o``, download the result too."""
+    output = output_target(args.output)
     ui.follow(args.task_id)
     with ui.task_status("Waiting for") as ticker:
         ticker.task_id = args.task_id
         final = await client.wait(args.task_id, timeout=args.timeout, on_update=ticker.update)
-    ui.result(_status_json(final), final.url or "")
+        if output is None or final.url is None:
+            ui.result(_status_json(final), final.url or "")
+            return _exit.OK
+        ticker.set("downloading")
+        path = await client.download(final.url, output)
+    ui.result({**_status_json(final), "path": str(path)}, f"Saved {path}")
     return _exit.OK
 
 
@@ -148,32 +223,67 @@ async def download(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
         if current.state.is_failure:
             raise GenerationFailedError(task_id, current.fail_msg, current)
         if current.url is None:
-            ui.error(f"task {task_id} has no result yet ({current.state_word}); run `nanobanana wait {task_id}` first")
-            return _exit.ERROR
+            message = f"task {task_id} has no result yet ({current.state_word}); run `nanobanana wait {task_id}` first"
+            return ui.fail("TaskNotDone", message, _exit.ERROR, task_id)
         url = current.url
-    path = await client.download(url, args.output)
+    path = await client.download(url, output_target(args.output) or ".")
     ui.result({"task_id": task_id, "url": url, "path": str(path)}, f"Saved {path}")
     return _exit.OK
 
 
 async def batch(client: NanoBanana, args: argparse.Namespace, ui: UI) -> int:
-    """Run a JSONL batch with a progress bar; exit non-zero if any item failed."""
-    items = read_batch_file(args.file)
+    """Run a JSONL batch with a progress display; exit non-zero if any item failed. ``--status``: only show it."""
     journal = args.journal or f"{args.file}.journal.jsonl"
+    if args.status:
+        return show_batch(view_batch(journal, args.file), ui)
+    items = read_batch_file(args.file)
     ui.info(f"{len(items)} items; journal {journal} (re-run the same command to resume)")
-    with ui.batch_progress(len(items)) as bar:
+    with ui.batch_progress(len(items)) as progress:
         outcomes = await client.generate_batch(
             items,
             concurrency=args.concurrency,
             output_dir=args.output_dir,
             journal=journal,
-            on_progress=bar,
+            on_progress=progress,
             timeout=args.timeout,
             retry_failed=args.retry_failed,
             retry_uncertain=args.retry_uncertain,
         )
     ui.batch_summary(outcomes)
-    return _exit.OK if all(outcome.ok for outcome in outcomes) else _exit.BATCH_FAILURES
+    failed = sum(not outcome.ok for outcome in outcomes)
+    if not failed:
+        return _exit.OK
+    hint = "" if args.retry_failed else "; --retry-failed runs failed generations again"
+    message = f"{failed} of {len(outcomes)} items failed: `nanobanana report {journal} -o report.html` shows them{hint}"
+    return ui.fail("BatchFailures", message, _exit.BATCH_FAILURES)
+
+
+def show_batch(view: BatchView, ui: UI) -> int:
+    """Print a batch's counts and the items to look at, from its journal; runs nothing."""
+    ui.batch_status(view)
+    unsettled = len(view.unsettled())
+    if not unsettled:
+        return _exit.OK
+    message = f"{unsettled} of {len(view.items)} items failed or may have been created without an answer"
+    return ui.fail("BatchFailures", message, _exit.BATCH_FAILURES)
+
+
+def _write_report(view: BatchView, output: str) -> Path:
+    """Write the HTML report to ``output`` (a folder gets ``report.html``) and return its path."""
+    from .._report import write_report
+
+    target = Path(output_target(output) or "report.html")
+    return write_report(view, target / "report.html" if target.is_dir() else target)
+
+
+async def report(args: argparse.Namespace, ui: UI) -> int:
+    """Show a batch from its journal: as text, or (``-o``) as one self-contained HTML page."""
+    view = view_batch(args.journal, args.batch_file)
+    if args.output is None:
+        return show_batch(view, ui)
+    target = _write_report(view, args.output)
+    ui.result({"report": str(target), "items": len(view.items)}, f"Wrote {target} ({len(view.items)} items)")
+    return _exit.OK
 
 
 async def demo(args: argparse.Namespace, ui: UI) -> int:
@@ -198,7 +308,7 @@ async def demo(args: argparse.Namespace, ui: UI) -> int:
                     result = await client.generate(
                         "change the clothes from image 1 to image 2",
                         images=paths,
-                        output=args.output,
+                        output=output_target(args.output),
                         on_update=ticker.update,
                     )
     ui.result(
@@ -220,3 +330,8 @@ COMMANDS: dict[str, Command] = {
     "download": download,
     "batch": batch,
 }
+
+#: Checks of a command's arguments made before the client is built.
+PRECHECKS: dict[str, Callable[[argparse.Namespace], None]] = {"login": check_login}
+
+OFFLINE_COMMANDS: dict[str, Callable[[argparse.Namespace, UI], Awaitable[int]]] = {"demo": demo, "report": report}

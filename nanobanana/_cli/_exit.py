@@ -1,6 +1,10 @@
-"""Exit codes: one per kind of failure, so scripts can tell them apart."""
+"""Exit codes, one per kind of failure, and the JSON record of a failure, so scripts can tell them apart."""
 
 from __future__ import annotations
+
+import json
+import sys
+from typing import Any
 
 from .._exceptions import (
     APIConnectionError,
@@ -62,3 +66,15 @@ def exit_code(error: NanoBananaError) -> int:
         if isinstance(error, cls):
             return code
     return ERROR
+
+
+def failure_json(
+    error_type: str, message: str, code: int, task_id: str | None = None, *, extra: dict[str, Any] | None = None
+) -> None:
+    """Print the ``--json`` record of a failure as one line on stdout (the last line a failing run prints).
+
+    ``extra`` adds the command's own fields beside ``error`` (``whoami``: ``signed_in``).
+    """
+    record = {**(extra or {}), "error": {"type": error_type, "message": message, "task_id": task_id, "exit_code": code}}
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.flush()

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import typing
 from collections.abc import Sequence
+from typing import NoReturn, TypeAlias
 
 from .._config import DEFAULT_MAX_RETRIES, ENV_BASE_URL, ENV_SESSION_FILE, ENV_SESSION_TOKEN
 from .._version import __version__
 from ..types import OutputFormat, Resolution
 from ._exit import EXIT_CODES_HELP
 
+_Commands: TypeAlias = "argparse._SubParsersAction[_Parser]"
+_OUTPUT_HELP = "a folder if it ends in / or exists (created if missing, the result keeps its name), else a file"
 _FORMATS: tuple[str, ...] = typing.get_args(OutputFormat)
 _RESOLUTIONS: tuple[str, ...] = typing.get_args(Resolution)
+
+
+class UsageError(Exception):
+    """The command line was used wrongly; `main` prints it (and its JSON record with ``--json``) and exits 2."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, raising `UsageError` instead of exiting, so a usage error can be reported as JSON."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise UsageError(self.prog, message)
 
 
 def _positive_float(text: str) -> float:
@@ -119,7 +140,7 @@ def _add_wait_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``nanobanana`` argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nanobanana",
         description="Edit images with the Nano Banana API from the shell.",
         epilog=EXIT_CODES_HELP,
@@ -129,23 +150,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(parser, default=None)
     # The same options are accepted after the command too (`nanobanana status ID --json`); SUPPRESS keeps a
     # subcommand from overwriting what was given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _add_global_options(common.add_argument_group("global options (also accepted before the command)"),
                         default=argparse.SUPPRESS)  # fmt: skip
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_account_commands(commands, common)
+    _add_task_commands(commands, common)
+    _add_batch_commands(commands, common)
+    _add_offline_commands(commands, common)
+    return parser
 
+
+def _add_account_commands(commands: _Commands, common: _Parser) -> None:
     login = commands.add_parser(
         "login", help="sign in with a code sent by e-mail and save the session", parents=[common]
     )
     login.add_argument("--email", help="your e-mail address (asked for when omitted)")
+    login.add_argument(
+        "--code",
+        help="the 6-digit code from the e-mail, when you have one already (no new code is sent); asked when omitted",
+    )
     commands.add_parser("logout", help="sign out and delete the saved session", parents=[common])
     commands.add_parser("whoami", help="show who is signed in", parents=[common])
 
+
+def _add_task_commands(commands: _Commands, common: _Parser) -> None:
     generate = commands.add_parser("generate", help="run a whole generation and save the image", parents=[common])
     _add_generation_options(generate)
-    generate.add_argument(
-        "-o", "--output", help="file or folder to save to (default: the current folder, under the result's file name)"
-    )
+    generate.add_argument("-o", "--output", help=f"where to save: {_OUTPUT_HELP} (default: the current folder)")
     _add_wait_options(generate)
 
     upload = commands.add_parser("upload", help="upload a local image and print its hosted URL", parents=[common])
@@ -159,12 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     wait = commands.add_parser("wait", help="wait for a task to finish and print its result URL", parents=[common])
     wait.add_argument("task_id")
+    wait.add_argument("-o", "--output", help=f"also download the result when done, to {_OUTPUT_HELP}")
     _add_wait_options(wait)
 
     download = commands.add_parser("download", help="download a result by URL or task id", parents=[common])
     download.add_argument("target", metavar="URL_OR_TASK_ID")
-    download.add_argument("-o", "--output", required=True, help="file or folder to save to")
+    download.add_argument("-o", "--output", required=True, help=f"where to save: {_OUTPUT_HELP}")
 
+
+def _add_batch_commands(commands: _Commands, common: _Parser) -> None:
     batch = commands.add_parser(
         "batch", help="run a JSONL file of generations, resumable with a journal", parents=[common]
     )
@@ -179,8 +214,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="create again items whose create was in flight when an earlier run stopped (may pay twice)",
     )
     batch.add_argument("--rps", dest="requests_per_second", type=_positive_float, help="cap requests per second")
+    batch.add_argument(
+        "--status", action="store_true", help="show the counts and failed items from the journal; run nothing"
+    )
     _add_wait_options(batch)
 
+    report = commands.add_parser(
+        "report", help="show a batch from its journal: counts and failures, or an HTML page", parents=[common]
+    )
+    report.add_argument("journal", help="the batch's journal (<FILE>.journal.jsonl by default)")
+    report.add_argument(
+        "-o", "--output", help="write one self-contained HTML page here (default: counts and failures as text)"
+    )
+    report.add_argument(
+        "--batch",
+        dest="batch_file",
+        help="the batch file, for prompts and inputs (default: the journal's name without .journal.jsonl)",
+    )
+
+
+def _add_offline_commands(commands: _Commands, common: _Parser) -> None:
     # main() hands everything after `emulator` to the emulator's own parser.
     commands.add_parser("emulator", help="serve the offline API emulator (see `nanobanana emulator --help`)")
 
@@ -191,7 +244,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--finish-after", type=_non_negative_float, default=3.0, help="seconds the emulated task takes (default 3)"
     )
-    return parser
 
 
 def command_index(argv: Sequence[str]) -> int | None:

@@ -22,8 +22,10 @@ from ._state import RecordedRequest, StoredFile, World, iso
 logger = logging.getLogger("nanobanana.emulator")
 
 API_PREFIX = "/api/image-generation-nano-banana"
+# Auth.js names its cookies by the scheme it is served over: with the __Secure-/__Host- prefixes over https,
+# plain over http, where cookie jars that follow the prefix rules (browsers, tough-cookie) would drop them.
 SESSION_COOKIES = ("__Secure-authjs.session-token", "authjs.session-token")
-CSRF_COOKIE = "__Host-authjs.csrf-token"
+CSRF_COOKIES = ("__Host-authjs.csrf-token", "authjs.csrf-token")
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 _RENDER_CACHE = 256
 
@@ -67,9 +69,12 @@ def _redirect(location: str) -> web.Response:
 class Hosts:
     """Builds the API and file applications over one `World`, applying faults and sign-in checks."""
 
-    def __init__(self, world: World, faults: Faults) -> None:
+    def __init__(self, world: World, faults: Faults, *, secure: bool = False) -> None:
         self.world = world
         self.faults = faults
+        self.secure = secure
+        self.session_cookie = SESSION_COOKIES[0] if secure else SESSION_COOKIES[1]
+        self.csrf_cookie = CSRF_COOKIES[0] if secure else CSRF_COOKIES[1]
         self.api_url = ""
         self.file_url = ""
         # Recently drawn results, so a burst of downloads of one result draws it once; bounded for long runs.
@@ -138,7 +143,7 @@ class Hosts:
                 )
             if needs_auth and world.config.require_auth and self._user(request) is None:
                 response: web.StreamResponse = _error(
-                    401, "Unauthorized: sign in first (send the __Secure-authjs.session-token cookie)."
+                    401, f"Unauthorized: sign in first (send the {self.session_cookie} cookie)."
                 )
             else:
                 response = await handler(request)
@@ -277,7 +282,14 @@ class Hosts:
         token = secrets.token_hex(32)
         self.world.csrf_tokens.add(token)
         response = web.json_response({"csrfToken": token})
-        response.set_cookie(CSRF_COOKIE, f"{token}|{secrets.token_hex(32)}", path="/", httponly=True, samesite="Lax")
+        response.set_cookie(
+            self.csrf_cookie,
+            f"{token}|{secrets.token_hex(32)}",
+            path="/",
+            httponly=True,
+            secure=self.secure,
+            samesite="Lax",
+        )
         return response
 
     async def _send_code(self, request: web.Request) -> web.StreamResponse:
@@ -292,7 +304,7 @@ class Hosts:
     async def _callback(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
         csrf = str(form.get("csrfToken", ""))
-        cookie = request.cookies.get(CSRF_COOKIE, "").partition("|")[0]
+        cookie = request.cookies.get(self.csrf_cookie, "").partition("|")[0]
         if not csrf or csrf != cookie or csrf not in self.world.csrf_tokens:
             return _redirect(f"{self.api_url}/api/auth/error?error=MissingCSRF")
         email, code = str(form.get("email", "")), str(form.get("code", ""))
@@ -302,7 +314,13 @@ class Hosts:
         token = self.world.issue_token(email)
         response = _redirect(f"{self.api_url}/")
         response.set_cookie(
-            SESSION_COOKIES[0], token, path="/", httponly=True, secure=True, samesite="Lax", max_age=30 * 24 * 3600
+            self.session_cookie,
+            token,
+            path="/",
+            httponly=True,
+            secure=self.secure,
+            samesite="Lax",
+            max_age=30 * 24 * 3600,
         )
         return response
 
@@ -318,7 +336,7 @@ class Hosts:
         for name in SESSION_COOKIES:
             self.world.sessions.pop(request.cookies.get(name, ""), None)
         response = web.json_response({"url": f"{self.api_url}/"})
-        response.del_cookie(SESSION_COOKIES[0], path="/")
+        response.del_cookie(self.session_cookie, path="/", secure=self.secure)
         return response
 
     # --- the file host --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import threading
 from collections.abc import Iterator, Mapping
 from types import TracebackType
@@ -17,6 +18,7 @@ from ._config import EmulatorConfig
 from ._faults import Faults
 from ._images import sample_images
 from ._state import EmulatedTask, RecordedRequest, StoredFile, World
+from ._tls import client_context, self_signed, server_context
 from ._types import Knobs
 
 
@@ -32,6 +34,11 @@ class Emulator:
         host: The interface to listen on.
         port: The API host's port; 0 picks a free one.
         file_port: The file host's port; 0 picks a free one.
+        https: Serve https with a self-signed certificate made at start (see `certificate` and
+            `client_ssl_context`), setting the cookie names of the real site (``__Secure-``/``__Host-``
+            prefixes). Over plain http (the default) it sets the names Auth.js uses there
+            (``authjs.session-token``, ``authjs.csrf-token``), which cookie jars that follow the prefix
+            rules accept.
         **knobs: `EmulatorConfig` fields: ``finish_after``, ``states``, ``failure_rate``, ...
 
     Example:
@@ -42,14 +49,25 @@ class Emulator:
         ```
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, file_port: int = 0, **knobs: Unpack[Knobs]) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        file_port: int = 0,
+        https: bool = False,
+        **knobs: Unpack[Knobs],
+    ) -> None:
         self.host = host
         self._ports = (port, file_port)
+        self.https = https
         self.config = EmulatorConfig(**knobs)
         self._world = World(self.config)
         self.faults = Faults()
         self.faults.rng.seed(self.config.seed)
-        self._hosts = Hosts(self._world, self.faults)
+        self._hosts = Hosts(self._world, self.faults, secure=https)
+        self._certificate: bytes | None = None
+        self._tls: ssl.SSLContext | None = None
         self._runners: list[web.AppRunner] = []
         self._sample_urls: list[str] = []
 
@@ -60,6 +78,10 @@ class Emulator:
         if self._runners:
             raise RuntimeError("the emulator is already running")
         urls = []
+        if self.https and self._tls is None:
+            # Made once per emulator, so a restart keeps the certificate clients were told to trust.
+            self._certificate, key = self_signed(self.host)
+            self._tls = server_context(self._certificate, key)
         try:
             for app, port in zip((self._hosts.api_app(), self._hosts.file_app()), self._ports, strict=True):
                 runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -68,10 +90,10 @@ class Emulator:
                 sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((self.host, port))
-                await web.SockSite(runner, sock, backlog=4096).start()
+                await web.SockSite(runner, sock, backlog=4096, ssl_context=self._tls).start()
                 bound = sock.getsockname()[1]
                 shown = f"[{self.host}]" if ":" in self.host else self.host
-                urls.append(f"http://{shown}:{bound}")
+                urls.append(f"{'https' if self.https else 'http'}://{shown}:{bound}")
         except BaseException:
             await self.stop()
             raise
@@ -150,6 +172,21 @@ class Emulator:
         """URLs of the emulator's sample input images (a person, an outfit, a banana) on its file host."""
         self._require_running()
         return list(self._sample_urls)
+
+    @property
+    def certificate(self) -> bytes | None:
+        """The self-signed certificate (PEM) of the https mode, once started; None over http."""
+        return self._certificate
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client TLS context trusting this emulator's certificate, e.g. for ``aiohttp.TCPConnector(ssl=...)``.
+
+        Raises:
+            RuntimeError: The emulator is not running in https mode.
+        """
+        if self._certificate is None:
+            raise RuntimeError("the emulator serves https only when made with https=True, once started")
+        return client_context(self._certificate)
 
     def _require_running(self) -> None:
         if not self._runners:

@@ -82,7 +82,9 @@ def test_a_batch_with_failed_items_exits_10_and_lists_them(cli: CLI, emu: Emulat
     text = cli.run(*BATCH)  # the failures are settled in the journal: listed again, not run again
 
     assert as_json.code == text.code == 10
-    for record in as_json.json():
+    *items, failure = as_json.json()
+    assert failure["error"]["exit_code"] == 10  # the run's failure record comes last
+    for record in items:
         assert record["ok"] is False
         assert record["error_type"] == "GenerationFailedError"
         assert "Emulated [failure]." in record["error"]

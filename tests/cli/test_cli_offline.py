@@ -63,7 +63,7 @@ def test_the_standalone_emulator_serves_other_processes_until_stopped(cli: CLI) 
         assert match, banner
         url, files = match.groups()
         token = token_line.rsplit(" ", 1)[-1].strip()
-        sign_in = ("--base-url", url, "--session-token", token)
+        sign_in = ("--base-url", url, f"--session-token={token}")  # a token may start with "-"
 
         whoami = cli.run(*sign_in, "whoami")
         generate = cli.run(*sign_in, "generate", "a banana", "-i", f"{files}/samples/banana.png", "-o", "out.png",

@@ -104,7 +104,13 @@ def test_whoami_signed_out_exits_3_with_one_line(cli: CLI, nanobanana_emulator: 
     assert run.code == 3
     assert run.out == ""
     assert "nanobanana login" in run.error_line()
-    assert cli.run("--json", "whoami").json() == [{"signed_in": False}]
+    (record,) = cli.run("--json", "whoami").json()
+    assert record["signed_in"] is False
+    assert record["error"]["exit_code"] == 3
+
+
+def wrong_code(emu: Emulator) -> str:
+    return f"{(int(emu.login_codes[EMAIL]) + 1) % 1_000_000:06d}"
 
 
 def test_a_wrong_code_exits_3_and_saves_nothing(cli: CLI, nanobanana_emulator: Emulator) -> None:
@@ -112,9 +118,8 @@ def test_a_wrong_code_exits_3_and_saves_nothing(cli: CLI, nanobanana_emulator: E
     process = cli.popen("login", "--email", EMAIL, stdin=subprocess.PIPE)
     assert process.stdin is not None
     eventually_blocking(lambda: EMAIL in nanobanana_emulator.login_codes, what="the sign-in code to be sent")
-    wrong = f"{(int(nanobanana_emulator.login_codes[EMAIL]) + 1) % 1_000_000:06d}"
-    process.stdin.write(wrong + "\n")
-    process.stdin.flush()
+    process.stdin.write(wrong_code(nanobanana_emulator) + "\n")
+    process.stdin.flush()  # and nothing more: the second try finds no input
 
     run = finish(process, "login")
 
@@ -122,6 +127,72 @@ def test_a_wrong_code_exits_3_and_saves_nothing(cli: CLI, nanobanana_emulator: E
     assert "not accepted" in run.err.splitlines()[-1]
     assert "Traceback" not in run.err
     assert not cli.session_file.exists()
+
+
+def test_a_wrong_code_is_asked_again_and_the_right_one_signs_in(cli: CLI, nanobanana_emulator: Emulator) -> None:
+    emu = nanobanana_emulator
+    cli.use(emu, email=None)
+    process = cli.popen("login", "--email", EMAIL, stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    eventually_blocking(lambda: EMAIL in emu.login_codes, what="the sign-in code to be sent")
+    process.stdin.write(f"{wrong_code(emu)}\n{emu.login_codes[EMAIL]}\n")
+    process.stdin.flush()
+
+    run = finish(process, "login")
+
+    assert run.code == 0, run
+    assert run.err.count("Code: ") == 2
+    assert "try again (2 tries left)" in run.err
+    assert saved_token(cli)
+
+
+def test_three_wrong_codes_exit_3_naming_the_command_that_sends_a_new_one(
+    cli: CLI, nanobanana_emulator: Emulator
+) -> None:
+    emu = nanobanana_emulator
+    cli.use(emu, email=None)
+    process = cli.popen("login", "--email", EMAIL, "--json", stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    eventually_blocking(lambda: EMAIL in emu.login_codes, what="the sign-in code to be sent")
+    process.stdin.write(f"{wrong_code(emu)}\n" * 4)
+    process.stdin.flush()
+
+    run = finish(process, "login")
+
+    assert run.code == 3, run
+    assert run.err.count("Code: ") == 3
+    assert f"`nanobanana login --email {EMAIL}`" in run.error_line()
+    assert "send_login_code" not in run.err
+    assert run.json()[-1]["error"]["exit_code"] == 3
+    assert emu.count("callback") == 3
+    assert not cli.session_file.exists()
+
+
+def test_login_with_email_and_code_options_reads_no_input(cli: CLI, nanobanana_emulator: Emulator) -> None:
+    emu = nanobanana_emulator
+    cli.use(emu, email=None)
+    assert cli.run("login", "--email", EMAIL, input="").code == 2  # sends the code, then finds no input
+    code = emu.login_codes[EMAIL]
+
+    run = cli.run("login", "--email", EMAIL, "--code", code)
+
+    assert run.code == 0, run
+    assert "Code: " not in run.err
+    assert emu.count("email-verification") == 1  # --code sends no new code
+    assert saved_token(cli)
+
+
+def test_login_refuses_a_session_file_that_is_a_folder_before_sending_a_code(
+    cli: CLI, nanobanana_emulator: Emulator
+) -> None:
+    cli.use(nanobanana_emulator, email=None)
+    (cli.cwd / "folder").mkdir()
+
+    run = cli.run("login", "--session-file", "folder", "--email", EMAIL)
+
+    assert run.code == 2, run
+    assert "is a folder" in run.error_line()
+    assert nanobanana_emulator.count("email-verification") == 0
 
 
 def test_login_without_input_exits_2(cli: CLI, nanobanana_emulator: Emulator) -> None:
