@@ -218,9 +218,12 @@ class BatchRun:
             pending.put_nowait((index, value))
             self._counts.move(f"#{index}", "queued")
         done: asyncio.Queue[BatchOutcome | Exception] = asyncio.Queue()
-        workers = [
-            asyncio.ensure_future(self._worker(pending, done)) for _ in range(min(self._concurrency, len(self._inputs)))
-        ]
+        span = self._client._telemetry.batch(len(self._inputs))
+        with span.as_parent():  # each worker task copies the context: its items' spans go under the batch's
+            workers = [
+                asyncio.ensure_future(self._worker(pending, done))
+                for _ in range(min(self._concurrency, len(self._inputs)))
+            ]
         try:
             for _ in range(len(self._inputs)):
                 outcome = await done.get()
@@ -231,6 +234,7 @@ class BatchRun:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            span.end(succeeded=self._counts.counter["done"], failed=self._counts.counter["failed"])
             if self._journal is not None:
                 self._journal.close()
 
@@ -240,7 +244,10 @@ class BatchRun:
         while not pending.empty():
             index, value = pending.get_nowait()
             try:
-                outcome: BatchOutcome | Exception = await self._process(index, value)
+                with self._client._telemetry.generation(value) as span:
+                    processed = await self._process(index, value)
+                    span.fail(processed.error)
+                outcome: BatchOutcome | Exception = processed
             except Exception as exc:
                 # Not an outcome (a bug, e.g. in on_progress): hand it to the consumer, which would otherwise wait
                 # for ever for this item.

@@ -8,7 +8,7 @@ import random
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 import aiohttp
 from pydantic import ValidationError
@@ -21,6 +21,7 @@ from ._download import download as _download
 from ._exceptions import InvalidInputError, NanoBananaError
 from ._inputs import ImageInput, gather_all, is_url, load_image
 from ._polling import OnUpdate, poll_until_done
+from ._telemetry import Telemetry
 from ._transport import Transport
 from .types import (
     GenerationOptions,
@@ -30,6 +31,10 @@ from .types import (
     Task,
     TaskStatus,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
 logger = logging.getLogger("nanobanana")
 
@@ -97,6 +102,14 @@ class NanoBanana:
         wait_timeout: Default seconds `wait` and `generate` wait for a task.
         max_download_bytes: Largest result `download` accepts.
         session: An ``aiohttp.ClientSession`` of yours to send requests with. The client never closes it.
+        tracer_provider: The OpenTelemetry tracer provider for the client's spans (the ``otel`` extra);
+            defaults to the global one. See the Observability guide.
+        meter_provider: The OpenTelemetry meter provider for the client's metrics; defaults to the global one.
+        capture_content: Record the prompt and the input and result URLs (never their query strings) in
+            spans. Defaults to ``NANOBANANA_OTEL_CAPTURE_CONTENT`` (or
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), else off.
+        http_spans: Emit a span per HTTP request; turn it off when opentelemetry-instrumentation-aiohttp-client
+            makes them. Defaults to ``NANOBANANA_OTEL_HTTP_SPANS``, else on.
 
     Example:
         ```python
@@ -126,6 +139,10 @@ class NanoBanana:
         wait_timeout: float | None = _config.DEFAULT_WAIT_TIMEOUT,
         max_download_bytes: int = _config.DEFAULT_MAX_DOWNLOAD_BYTES,
         session: aiohttp.ClientSession | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        capture_content: bool | None = None,
+        http_spans: bool | None = None,
     ) -> None:
         resolved_base = (base_url or os.environ.get(_config.ENV_BASE_URL) or _config.DEFAULT_BASE_URL).rstrip("/")
         self._session_file = (
@@ -148,6 +165,14 @@ class NanoBanana:
             max_concurrency=max_concurrency,
             requests_per_second=requests_per_second,
             session=session,
+        )
+        self._telemetry = self._transport.telemetry = Telemetry(
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            capture_content=capture_content,
+            http_spans=http_spans,
+            server=self._transport.base_url,
+            redact=self._transport.redact,
         )
         self.poll = poll or PollPolicy()
         self.wait_timeout = wait_timeout
@@ -231,10 +256,12 @@ class NanoBanana:
         # Only the wire body is kept while the request waits for its turn: with thousands queued, every object
         # a waiting create holds is work for the garbage collector.
         body = (await self._prepare(_build_request(prompt, image_urls, options), images)).to_wire()
-        answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
-        if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
-            self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
-        task = Task.model_validate(answer.data)
+        with self._telemetry.step("create") as span:
+            answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
+            if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
+                self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
+            task = Task.model_validate(answer.data)
+            span.set_task_id(task.task_id)
         logger.info("Created task %s", task.task_id)
         return task
 
@@ -305,16 +332,19 @@ class NanoBanana:
         created: Task | None = None,
     ) -> Coroutine[None, None, TaskStatus]:
         # A plain function handing back the wait's coroutine: a waiting generation holds one frame less.
-        return poll_until_done(
-            self.status,
-            task_id=task_id,
-            timeout=self.wait_timeout if timeout is None else timeout,
-            policy=poll or self.poll,
-            on_update=on_update,
-            initial_delay=initial_delay,
-            rng=self._rng,
-            # Only a callback needs to hear of the task before the first poll; the model is not built for nothing.
-            initial=None if created is None or on_update is None else _status_of_created(created),
+        span = self._telemetry.wait(task_id)
+        return span.run(
+            poll_until_done(
+                span.fetch(self.status),
+                task_id=task_id,
+                timeout=self.wait_timeout if timeout is None else timeout,
+                policy=poll or self.poll,
+                on_update=on_update,
+                initial_delay=initial_delay,
+                rng=self._rng,
+                # Only a callback needs to hear of the task before the first poll; the model is not built for nothing.
+                initial=None if created is None or on_update is None else _status_of_created(created),
+            )
         )
 
     @overload
@@ -340,7 +370,8 @@ class NanoBanana:
         Raises:
             DownloadError: Not found, not an image, too large, or cut short.
         """
-        return await _download(self._transport, url, path, max_bytes=self.max_download_bytes)
+        with self._telemetry.step("download", url=url):
+            return await _download(self._transport, url, path, max_bytes=self.max_download_bytes)
 
     async def upload(self, file: ImageInput, *, filename: str | None = None) -> str:
         """Upload a local image and return its hosted URL, for ``image_urls``.
@@ -365,10 +396,11 @@ class NanoBanana:
             body.add_field("file", data, filename=filename, content_type=content_type)
             return body
 
-        answer = await self._transport.request("POST", _UPLOAD, multipart=form, idempotent=False)
-        url = answer.data.get("url") if isinstance(answer.data, dict) else None
-        if not isinstance(url, str) or not is_url(url):
-            self._transport.invalid_shape("POST", _UPLOAD, answer.status, answer.data, "no url")
+        with self._telemetry.step("upload"):
+            answer = await self._transport.request("POST", _UPLOAD, multipart=form, idempotent=False)
+            url = answer.data.get("url") if isinstance(answer.data, dict) else None
+            if not isinstance(url, str) or not is_url(url):
+                self._transport.invalid_shape("POST", _UPLOAD, answer.status, answer.data, "no url")
         logger.debug("Uploaded %s (%d bytes)", filename, len(data))
         return url
 
@@ -417,20 +449,23 @@ class NanoBanana:
             )
             ```
         """
-        task = await self.create(prompt, image_urls=image_urls, images=images, **options)
-        task_id = task.task_id
-        # Only a callback needs the create answer. With thousands of generations waiting at once, each holds
-        # as little as it can: every object they hold is work for the garbage collector.
-        created = task if on_update is not None else None
-        del task
-        try:
-            # The final status goes straight to _fetch_result, which parks it while the download waits its turn.
-            return await self._fetch_result(
-                task_id, await self._wait_done(task_id, timeout=timeout, on_update=on_update, created=created), output
-            )
-        except NanoBananaError as exc:
-            exc.task_id = task_id
-            raise
+        with self._telemetry.generation(prompt, options=options, image_urls=image_urls, images=images):
+            task = await self.create(prompt, image_urls=image_urls, images=images, **options)
+            task_id = task.task_id
+            # Only a callback needs the create answer. With thousands of generations waiting at once, each holds
+            # as little as it can: every object they hold is work for the garbage collector.
+            created = task if on_update is not None else None
+            del task
+            try:
+                # The final status goes straight to _fetch_result, which parks it while the download waits its turn.
+                return await self._fetch_result(
+                    task_id,
+                    await self._wait_done(task_id, timeout=timeout, on_update=on_update, created=created),
+                    output,
+                )
+            except NanoBananaError as exc:
+                exc.task_id = task_id
+                raise
 
     def generate_batch(
         self,
@@ -540,7 +575,8 @@ class NanoBanana:
         assert url is not None
         parked = final.model_dump_json(by_alias=True, exclude_unset=True)
         del final
-        fetched = await _download(self._transport, url, output, max_bytes=self.max_download_bytes)
+        with self._telemetry.step("download", url=url):
+            fetched = await _download(self._transport, url, output, max_bytes=self.max_download_bytes)
         status = TaskStatus.model_validate_json(parked)
         if isinstance(fetched, Path):
             return GenerationResult(task_id=task_id, url=url, path=fetched, status=status)

@@ -66,16 +66,16 @@ def download(
     parsed = _parse_url(url)
     target = target_path(path, url) if path is not None else None
     # A plain function handing back the first attempt's coroutine: a download waiting for its turn is one frame.
-    return _attempt(transport, parsed, url, target, max_bytes, True)
+    return _attempt(transport, parsed, url, target, max_bytes, 0)
 
 
 async def _attempt(
-    transport: Transport, parsed: URL, url: str, target: Path | None, max_bytes: int, first: bool
+    transport: Transport, parsed: URL, url: str, target: Path | None, max_bytes: int, resend: int
 ) -> bytes | Path:
     """One attempt at the download; the first goes on to the retries, whose final error it explains."""
     try:
         async with transport.pacer.slot():
-            response = await transport.get(parsed)
+            response = await transport.get(parsed, resend)
             try:
                 if response.status >= 400:
                     text = (await response.content.read(2048)).decode("utf-8", errors="replace")
@@ -124,9 +124,9 @@ async def _attempt(
             finally:
                 response.release()
     except Exception as exc:
-        if not first:
+        if resend:
             raise
-        again = functools.partial(_attempt, transport, parsed, url, target, max_bytes, False)
+        again = functools.partial(_attempt, transport, parsed, url, target, max_bytes)
         try:
             return await transport.retry_after(exc, again, idempotent=True)
         except APIStatusError as final:

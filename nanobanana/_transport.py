@@ -57,6 +57,7 @@ from ._exceptions import (
     ServerError,
 )
 from ._pacing import Pacer
+from ._telemetry import Telemetry
 
 logger = logging.getLogger("nanobanana")
 
@@ -228,6 +229,7 @@ class Transport:
         self._owns_session = session is None
         self._closed = False
         self.pacer = Pacer(max_in_flight=max_concurrency, requests_per_second=requests_per_second)
+        self.telemetry = Telemetry(server=self.base_url, redact=self.redact)
 
     # --- credentials -------------------------------------------------------------------------------------
 
@@ -396,14 +398,15 @@ class Transport:
         """
         # A plain function handing back the first attempt's coroutine: a request waiting for its turn is then
         # one frame, and with thousands queued every object each holds is work for the garbage collector.
-        return self._attempt(method, self.url(path), json_body, form, multipart, idempotent, True)
+        return self._attempt(method, self.url(path), json_body, form, multipart, idempotent, 0)
 
-    async def retry_after(self, failure: Exception, send: Callable[[], Awaitable[_T]], *, idempotent: bool) -> _T:
+    async def retry_after(self, failure: Exception, send: Callable[[int], Awaitable[_T]], *, idempotent: bool) -> _T:
         """Go on from a failed first attempt under the `retrying` loop, as if the loop had made that attempt.
 
         Callers send the first attempt themselves, outside tenacity, whose per-attempt bookkeeping costs more
         than a loopback round trip; the loop starts from that failure, so what is retried, the waits, the
-        attempt count and the logs are exactly those of the loop alone.
+        attempt count and the logs are exactly those of the loop alone. ``send`` is given the attempt's number of
+        resends (1 for the first retry).
         """
         first_failure: Exception | None = failure
         async for attempt in self.retrying(idempotent=idempotent):
@@ -411,7 +414,7 @@ class Transport:
                 if first_failure is not None:
                     failure, first_failure = first_failure, None
                     raise failure
-                return await send()
+                return await send(attempt.retry_state.attempt_number - 1)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def _attempt(
@@ -422,12 +425,12 @@ class Transport:
         form: Mapping[str, str] | None,
         multipart: Callable[[], aiohttp.FormData] | None,
         idempotent: bool,
-        first: bool,
+        resend: int,
     ) -> Answer:
-        """One attempt of an API request (``url`` is always on the API host).
+        """One attempt of an API request (``url`` is always on the API host); ``resend`` counts earlier attempts.
 
-        If the first attempt fails, it hands over to `retry_after`, which sends the later ones (each with
-        ``first`` False), and gives the final error its advice.
+        If the first attempt fails, it hands over to `retry_after`, which sends the later ones, and gives the final
+        error its advice.
         """
         try:
             # A fresh multipart body per attempt: aiohttp can send a FormData only once.
@@ -435,39 +438,49 @@ class Transport:
             session = self._get_session()
             started = time.monotonic()
             async with self.pacer.slot():
-                try:
-                    async with session.request(
-                        method,
-                        url,
-                        json=json_body,
-                        data=body,
-                        # Read once the request has its turn, so it carries the cookies as they are then.
-                        headers=self._api_headers(),
-                        # A redirect could carry our Cookie header to another origin; the API never needs one.
-                        allow_redirects=False,
-                        # Per request, so the client's timeout also holds on a session= of the caller's.
-                        timeout=self.timeout,
-                    ) as response:
-                        raw = await response.read()
-                        status, reason = response.status, response.reason or ""
-                        # Kept as aiohttp's case-insensitive proxy: a server may spell it "retry-after".
-                        answer_headers = response.headers
-                        set_cookies = _cookies_of(response) if "Set-Cookie" in answer_headers else _NO_COOKIES
-                except AIOHTTP_ERRORS as exc:
-                    raise translate_error(method, url, exc) from exc
+                with self.telemetry.http_request(method, url, resend) as span:
+                    status, reason, answer_headers, raw, set_cookies = await self._exchange(
+                        session, method, url, json_body, body
+                    )
+                    span.status(status)
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("%s %s -> %d (%.3fs)", method, url.path, status, time.monotonic() - started)
             return self._decode(method, url, status, reason, answer_headers, raw, set_cookies)
         except Exception as exc:
-            if not first:
+            if resend:
                 raise
             # The retry callable is built only after a failure: a request waiting for its turn holds none.
-            again = functools.partial(self._attempt, method, url, json_body, form, multipart, idempotent, False)
+            again = functools.partial(self._attempt, method, url, json_body, form, multipart, idempotent)
             try:
                 return await self.retry_after(exc, again, idempotent=idempotent)
             except APIConnectionError as final:
                 _advise(final, idempotent=idempotent)
                 raise
+
+    async def _exchange(
+        self, session: aiohttp.ClientSession, method: str, url: URL, json_body: object, body: object
+    ) -> tuple[int, str, CIMultiDictProxy[str], bytes, Mapping[str, str]]:
+        """Send one request and read its whole answer: status, reason, headers, body and the cookies it sets."""
+        try:
+            async with session.request(
+                method,
+                url,
+                json=json_body,
+                data=body,
+                # Read once the request has its turn, so it carries the cookies as they are then.
+                headers=self._api_headers(),
+                # A redirect could carry our Cookie header to another origin; the API never needs one.
+                allow_redirects=False,
+                # Per request, so the client's timeout also holds on a session= of the caller's.
+                timeout=self.timeout,
+            ) as response:
+                raw = await response.read()
+                # Kept as aiohttp's case-insensitive proxy: a server may spell it "retry-after".
+                headers = response.headers
+                set_cookies = _cookies_of(response) if "Set-Cookie" in headers else _NO_COOKIES
+                return response.status, response.reason or "", headers, raw, set_cookies
+        except AIOHTTP_ERRORS as exc:
+            raise translate_error(method, url, exc) from exc
 
     def _decode(
         self,
@@ -525,24 +538,26 @@ class Transport:
                 self._cookies.pop(name, None)
         self._api_headers_cache = None
 
-    async def get(self, url: URL) -> aiohttp.ClientResponse:
+    async def get(self, url: URL, resend: int = 0) -> aiohttp.ClientResponse:
         """Send a download's GET, one attempt, following redirects by hand; the caller releases the response.
 
         Call it inside ``async with transport.pacer.slot():``, which holds the in-flight place, and read the body
         there; an error while reading is aiohttp's, for `translate_error`. A coroutine, not a context manager:
         with thousands of downloads at once, the generator and manager object each would hold are measurable
         work (see the benchmarks page). Credentials go only to the API host; every redirect hop is checked
-        again, so a redirect from the API host to a file host drops them.
+        again, so a redirect from the API host to a file host drops them. ``resend`` counts earlier attempts.
         """
         session = self._get_session()
         try:
             for _ in range(10):
-                response = await session.get(
-                    url,
-                    headers=self._get_headers(url),
-                    allow_redirects=False,
-                    timeout=self.download_timeout,
-                )
+                with self.telemetry.http_request("GET", url, resend) as span:
+                    response = await session.get(
+                        url,
+                        headers=self._get_headers(url),
+                        allow_redirects=False,
+                        timeout=self.download_timeout,
+                    )
+                    span.status(response.status)
                 location = response.headers.get("Location")
                 if response.status in (301, 302, 303, 307, 308) and location:
                     response.release()
