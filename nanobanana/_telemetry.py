@@ -26,33 +26,26 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from yarl import URL
 
+from . import _config
 from ._exceptions import GenerationFailedError, WaitTimeoutError
 from ._redact import bare_url, hide_url_queries
 from ._version import __version__
 from .types import TaskStatus
 
-try:
+if TYPE_CHECKING:
     from opentelemetry import context as otel_context
     from opentelemetry import metrics as otel_metrics
     from opentelemetry import trace as otel_trace
-except ImportError:  # the otel extra is not installed
-    OTEL_AVAILABLE = False
-else:
-    OTEL_AVAILABLE = True
-
-if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import Span, Tracer, TracerProvider
+else:
+    otel_context = otel_metrics = otel_trace = None
 
 _T = TypeVar("_T")
 
 SEMCONV_VERSION = "1.37.0"
 """The OpenTelemetry semantic conventions followed (GenAI: development status; HTTP: stable)."""
 SCHEMA_URL = f"https://opentelemetry.io/schemas/{SEMCONV_VERSION}"
-ENV_CAPTURE_CONTENT = "NANOBANANA_OTEL_CAPTURE_CONTENT"
-# The switch the GenAI instrumentations of opentelemetry-python-contrib read; honoured too, so one setting serves.
-ENV_GENAI_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-ENV_HTTP_SPANS = "NANOBANANA_OTEL_HTTP_SPANS"
 
 OPERATION = "generate_content"
 PROVIDER = "nanobanana"
@@ -61,6 +54,23 @@ _DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12,
 # Providers defined in the API package itself (the proxy used before any is set, and the no-op) record nothing.
 _API_MODULES = ("opentelemetry.trace", "opentelemetry.metrics")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+_api_state: bool | None = None
+
+
+def _api() -> bool:
+    """Whether the OpenTelemetry API (the ``otel`` extra) is there; imported on first need, not with the SDK."""
+    global _api_state, otel_context, otel_metrics, otel_trace
+    if _api_state is None:
+        try:
+            from opentelemetry import context, metrics, trace
+        except ImportError:
+            _api_state = False
+        else:
+            otel_context, otel_metrics, otel_trace = context, metrics, trace
+            _api_state = True
+    return _api_state
 
 
 def _env_flag(*names: str, default: bool) -> bool:
@@ -141,9 +151,11 @@ class Telemetry:
         self.tracer: Tracer | None = None
         self.instruments: _Instruments | None = None
         if capture_content is None:
-            capture_content = _env_flag(ENV_CAPTURE_CONTENT, ENV_GENAI_CAPTURE_CONTENT, default=False)
+            capture_content = _env_flag(
+                _config.ENV_OTEL_CAPTURE_CONTENT, _config.ENV_GENAI_CAPTURE_CONTENT, default=False
+            )
         self.capture_content = capture_content
-        self.http_spans = _env_flag(ENV_HTTP_SPANS, default=True) if http_spans is None else http_spans
+        self.http_spans = _env_flag(_config.ENV_OTEL_HTTP_SPANS, default=True) if http_spans is None else http_spans
         self.server_address = server.host or ""
         self.server_port = server.port or 0
         self.redact = redact
@@ -152,7 +164,7 @@ class Telemetry:
         """Whether a span or a metric would be recorded; settles for good once both providers are real ones."""
         if self.tracer is not None and self.instruments is not None:
             return True
-        if not OTEL_AVAILABLE:
+        if not _api():
             return False
         if self.tracer is None:
             tracer_provider = self._tracer_provider or otel_trace.get_tracer_provider()
