@@ -54,6 +54,9 @@ _DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12,
 # Providers defined in the API package itself (the proxy used before any is set, and the no-op) record nothing.
 _API_MODULES = ("opentelemetry.trace", "opentelemetry.metrics")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+# Asking the API for the global providers costs microseconds (it reads the environment each time): a provider
+# set after the client was made is looked for at most once per this many seconds.
+_RECHECK_SECONDS = 1.0
 
 
 _api_state: bool | None = None
@@ -150,6 +153,7 @@ class Telemetry:
         self._meter_provider = meter_provider
         self.tracer: Tracer | None = None
         self.instruments: _Instruments | None = None
+        self._next_check = 0.0
         if capture_content is None:
             capture_content = _env_flag(
                 _config.ENV_OTEL_CAPTURE_CONTENT, _config.ENV_GENAI_CAPTURE_CONTENT, default=False
@@ -164,6 +168,10 @@ class Telemetry:
         """Whether a span or a metric would be recorded; settles for good once both providers are real ones."""
         if self.tracer is not None and self.instruments is not None:
             return True
+        now = time.monotonic()
+        if now < self._next_check:
+            return self.tracer is not None or self.instruments is not None
+        self._next_check = now + _RECHECK_SECONDS
         if not _api():
             return False
         if self.tracer is None:
