@@ -528,11 +528,16 @@ class _Http(_Recording):
         }
         if telemetry.http_spans and telemetry.tracer is not None:
             attributes = dict(self._attributes)
+            name = self._method
             if self._resend:
                 attributes["http.request.resend_count"] = self._resend
             if telemetry.capture_content:
                 attributes["url.full"] = bare_url(url)
-            self._start(self._method, attributes, client=True, current=False)
+            if url.host == telemetry.server_address and url.port == telemetry.server_port:
+                # The API's few paths are fixed routes that name no secret; a file host's path names a result.
+                attributes["url.template"] = url.path
+                name = f"{name} {url.path}"
+            self._start(name, attributes, client=True, current=False)
         return self
 
     def status(self, code: int) -> None:

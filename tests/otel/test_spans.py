@@ -49,7 +49,7 @@ async def test_each_http_request_is_a_client_span_under_its_step(
 
     (post,) = recorded.children(recorded.one("nanobanana.create"))
     assert post.kind is SpanKind.CLIENT
-    assert post.name == "POST"
+    assert post.name == "POST /api/image-generation-nano-banana/create"
     attributes = post.attributes or {}
     assert attributes["http.request.method"] == "POST"
     assert attributes["server.address"] == "127.0.0.1"
@@ -57,7 +57,9 @@ async def test_each_http_request_is_a_client_span_under_its_step(
     assert attributes["http.response.status_code"] == 200
     assert "url.full" not in attributes
     (get,) = recorded.children(recorded.one("nanobanana.download"))
+    assert get.name == "GET"  # a file host's path names a result: not in the name, nor in url.template
     assert (get.attributes or {})["http.response.status_code"] == 200
+    assert "url.template" not in (get.attributes or {})
 
 
 async def test_local_images_are_uploaded_under_the_generation(
