@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 import aiohttp
 from pydantic import ValidationError
@@ -23,6 +23,7 @@ from ._download import download as _download
 from ._exceptions import InvalidInputError, NanoBananaError, invalid_input
 from ._inputs import ImageInput, LocalImage, gather_all, is_url, load_image
 from ._polling import OnUpdate, poll_until_done
+from ._telemetry import Telemetry
 from ._transport import Transport
 from ._wait_schedule import FixedSchedule
 from .types import (
@@ -33,6 +34,10 @@ from .types import (
     Task,
     TaskStatus,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
 logger = logging.getLogger("nanobanana")
 
@@ -99,6 +104,14 @@ class NanoBanana:
         session: An ``aiohttp.ClientSession`` of yours to send requests with. The client never closes it.
         allow_insecure_http: Allow a plain ``http://`` base URL to another machine, which sends the session
             cookie in clear. Loopback hosts (the emulator) never need it.
+        tracer_provider: The OpenTelemetry tracer provider for the client's spans (the ``otel`` extra);
+            defaults to the global one. See the Observability guide.
+        meter_provider: The OpenTelemetry meter provider for the client's metrics; defaults to the global one.
+        capture_content: Record the prompt and the input and result URLs (never their query strings) in
+            spans. Defaults to ``NANOBANANA_OTEL_CAPTURE_CONTENT`` (or
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), else off.
+        http_spans: Emit a span per HTTP request; turn it off when opentelemetry-instrumentation-aiohttp-client
+            makes them. Defaults to ``NANOBANANA_OTEL_HTTP_SPANS``, else on.
 
     Example:
         ```python
@@ -131,6 +144,10 @@ class NanoBanana:
         download_timeout: float | None = None,
         session: aiohttp.ClientSession | None = None,
         allow_insecure_http: bool = False,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        capture_content: bool | None = None,
+        http_spans: bool | None = None,
     ) -> None:
         resolved_base = (base_url or os.environ.get(_config.ENV_BASE_URL) or _config.DEFAULT_BASE_URL).rstrip("/")
         self._session_file = (
@@ -156,6 +173,14 @@ class NanoBanana:
             allow_insecure_http=allow_insecure_http,
             max_downloads=max_concurrent_downloads,
             download_timeout=download_timeout,
+        )
+        self._telemetry = self._transport.telemetry = Telemetry(
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            capture_content=capture_content,
+            http_spans=http_spans,
+            server=self._transport.base_url,
+            redact=self._transport.redact,
         )
         self.poll = poll or PollPolicy()
         self.wait_timeout = wait_timeout
@@ -237,10 +262,12 @@ class NanoBanana:
             ```
         """
         body = (await self._prepare(_build_request(prompt, image_urls, options), images)).to_wire()
-        answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
-        if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
-            self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
-        task = Task.model_validate(answer.data)
+        with self._telemetry.step("create") as span:
+            answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
+            if not isinstance(answer.data, dict) or not answer.data.get("task_id"):
+                self._transport.invalid_shape("POST", _CREATE, answer.status, answer.data, "no task_id")
+            task = Task.model_validate(answer.data)
+            span.set_task_id(task.task_id)
         logger.info("Created task %s", task.task_id)
         return task
 
@@ -313,16 +340,20 @@ class NanoBanana:
         created_at: float,
         created: Task | None = None,
     ) -> Coroutine[None, None, TaskStatus]:
-        return poll_until_done(
-            self.status,
-            task_id=task_id,
-            timeout=self.wait_timeout if timeout is None else timeout,
-            schedule=FixedSchedule(poll or self.poll, self._rng),
-            created_at=created_at,
-            on_update=on_update,
-            first_delay=first_delay,
-            # Only a callback needs to hear of the task before the first poll.
-            initial=None if created is None or on_update is None else _status_of_created(created),
+        # The wait's span records every status call and change of state through the fetch it wraps.
+        span = self._telemetry.wait(task_id)
+        return span.run(
+            poll_until_done(
+                span.fetch(self.status),
+                task_id=task_id,
+                timeout=self.wait_timeout if timeout is None else timeout,
+                schedule=FixedSchedule(poll or self.poll, self._rng),
+                created_at=created_at,
+                on_update=on_update,
+                first_delay=first_delay,
+                # Only a callback needs to hear of the task before the first poll.
+                initial=None if created is None or on_update is None else _status_of_created(created),
+            )
         )
 
     @overload
@@ -348,7 +379,8 @@ class NanoBanana:
         Raises:
             DownloadError: Not found, not an image, too large, or cut short.
         """
-        return await _download(self._transport, url, path, max_bytes=self.max_download_bytes)
+        with self._telemetry.step("download", url=url):
+            return await _download(self._transport, url, path, max_bytes=self.max_download_bytes)
 
     async def upload(self, file: ImageInput, *, filename: str | None = None) -> str:
         """Upload a local image and return its hosted URL, for ``image_urls``.
@@ -373,10 +405,11 @@ class NanoBanana:
             body.add_field("file", data, filename=filename, content_type=content_type)
             return body
 
-        answer = await self._transport.request("POST", _UPLOAD, multipart=form, idempotent=False)
-        url = answer.data.get("url") if isinstance(answer.data, dict) else None
-        if not isinstance(url, str) or not is_url(url):
-            self._transport.invalid_shape("POST", _UPLOAD, answer.status, answer.data, "no url")
+        with self._telemetry.step("upload"):
+            answer = await self._transport.request("POST", _UPLOAD, multipart=form, idempotent=False)
+            url = answer.data.get("url") if isinstance(answer.data, dict) else None
+            if not isinstance(url, str) or not is_url(url):
+                self._transport.invalid_shape("POST", _UPLOAD, answer.status, answer.data, "no url")
         logger.debug("Uploaded %s (%d bytes)", filename, len(data))
         return url
 
@@ -425,17 +458,18 @@ class NanoBanana:
             )
             ```
         """
-        task = await self.create(prompt, image_urls=image_urls, images=images, **options)
-        task_id = task.task_id
-        created_at = time.monotonic()
-        try:
-            final = await self._wait_done(
-                task_id, timeout=timeout, on_update=on_update, created=task, created_at=created_at
-            )
-            return await self._fetch_result(task_id, final, output)
-        except NanoBananaError as exc:
-            exc.task_id = task_id
-            raise
+        with self._telemetry.generation(prompt, options=options, image_urls=image_urls, images=images):
+            task = await self.create(prompt, image_urls=image_urls, images=images, **options)
+            task_id = task.task_id
+            created_at = time.monotonic()
+            try:
+                final = await self._wait_done(
+                    task_id, timeout=timeout, on_update=on_update, created=task, created_at=created_at
+                )
+                return await self._fetch_result(task_id, final, output)
+            except NanoBananaError as exc:
+                exc.task_id = task_id
+                raise
 
     def generate_batch(
         self,
@@ -489,7 +523,13 @@ class NanoBanana:
             failed = [o for o in outcomes if not o.ok]
             ```
         """
-        steps = ClientSteps(prepare=self._prepare, create=self.create, wait=self._wait_done, fetch=self._fetch_result)
+        steps = ClientSteps(
+            prepare=self._prepare,
+            create=self.create,
+            wait=self._wait_done,
+            fetch=self._fetch_result,
+            telemetry=self._telemetry,
+        )
         return BatchRun(
             steps,
             items,
@@ -554,7 +594,8 @@ class NanoBanana:
         """Download a finished task's result to ``output`` (or into memory)."""
         url = final.url
         assert url is not None
-        fetched = await _download(self._transport, url, output, max_bytes=self.max_download_bytes)
+        with self._telemetry.step("download", url=url):
+            fetched = await _download(self._transport, url, output, max_bytes=self.max_download_bytes)
         status = final
         if isinstance(fetched, Path):
             return GenerationResult(task_id=task_id, url=url, path=fetched, status=status)
