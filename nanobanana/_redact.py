@@ -1,4 +1,4 @@
-"""Scrubbing of text that leaves the SDK (telemetry, the log switched on by ``NANOBANANA_LOG``): no URL's query.
+"""Scrubbing of URLs in text that leaves the SDK (error messages, telemetry, the ``NANOBANANA_LOG`` log): no query.
 
 A result or upload URL may be signed: its query string is then a credential, and whoever reads it can fetch the
 file. The path is kept (it names the file); the query becomes ``?[redacted]``.
@@ -21,7 +21,7 @@ def hide_url_queries(text: str) -> str:
 
 
 def bare_url(url: str | URL) -> str:
-    """The URL without its query, fragment and any user or password: what telemetry may record of it."""
+    """The URL without its query, fragment and any user or password: what a message or telemetry may show of it."""
     try:
         parsed = url if isinstance(url, URL) else URL(url)
         return str(parsed.with_query(None).with_fragment(None).with_user(None))
