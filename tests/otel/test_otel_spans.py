@@ -104,6 +104,20 @@ async def test_a_retried_request_is_one_span_per_attempt_with_the_resend_count(
     assert (second.attributes or {})["http.response.status_code"] == 200
 
 
+async def test_a_retried_download_is_one_get_span_per_attempt_with_the_resend_count(
+    client: NanoBanana, nanobanana_emulator: Emulator, recorded: Recorded
+) -> None:
+    nanobanana_emulator.faults.script("download", Fault.status(503, retry_after=0))
+
+    await client.generate("make it night", image_urls=nanobanana_emulator.sample_urls[:1])
+
+    first, second = recorded.children(recorded.one("nanobanana.download"))
+    assert (first.attributes or {})["http.response.status_code"] == 503
+    assert "http.request.resend_count" not in (first.attributes or {})
+    assert (second.attributes or {})["http.request.resend_count"] == 1
+    assert (second.attributes or {})["http.response.status_code"] == 200
+
+
 @pytest.mark.nanobanana_emulator(failure_rate=1.0, failure_message="no face found")
 async def test_a_failed_task_marks_the_wait_and_the_generation_failed(
     client: NanoBanana, nanobanana_emulator: Emulator, recorded: Recorded
