@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from aiohttp import web
 from opentelemetry.trace import SpanKind, StatusCode
 from otel_support import Recorded
 
@@ -205,3 +206,27 @@ async def test_spans_are_recorded_on_a_session_of_the_callers(
 
     (post,) = recorded.children(recorded.one("nanobanana.create"))
     assert (post.attributes or {})["http.response.status_code"] == 200
+
+
+async def test_each_redirect_hop_of_a_download_is_its_own_get_span(
+    client: NanoBanana, nanobanana_emulator: Emulator, recorded: Recorded
+) -> None:
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound(nanobanana_emulator.sample_urls[0])
+
+    app = web.Application()
+    app.router.add_get("/moved.png", moved)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        await client.download(f"http://127.0.0.1:{port}/moved.png")
+    finally:
+        await runner.cleanup()
+
+    first, second = recorded.children(recorded.one("nanobanana.download"))
+    assert (first.attributes or {})["http.response.status_code"] == 302
+    assert (first.attributes or {})["server.port"] == port
+    assert (second.attributes or {})["http.response.status_code"] == 200
