@@ -45,6 +45,7 @@ from ._exceptions import (
     WaitTimeoutError,
 )
 from ._inputs import ImageInput
+from ._logs import setup_from_env as _setup_logging_from_env
 from ._polling import OnUpdate
 from ._sync import SyncNanoBanana
 from ._version import __version__
@@ -107,3 +108,5 @@ __all__ = [
     "__version__",
     "read_batch_file",
 ]
+
+_setup_logging_from_env()

@@ -18,6 +18,7 @@ from ._batch_uploads import BatchUploads
 from ._download import remove_partial_files
 from ._exceptions import APIError, BatchAbortedError, InvalidInputError, NanoBananaError
 from ._journal import Entry, Event, Journal
+from ._telemetry import NOOP, Handle
 from ._transport import may_have_acted
 
 __all__ = [
@@ -133,6 +134,7 @@ class BatchRun:
         self._journal_path = _check_path(journal, "journal", folder=False)
         self._planned = plan_items(_inputs_of(items), self._output_dir)
         self._steps = steps
+        self._telemetry = steps.telemetry
         self._concurrency = concurrency
         self._timeout = timeout
         self._retry_failed = retry_failed
@@ -218,9 +220,11 @@ class BatchRun:
         for p in to_run:
             pending.put_nowait(p)
         done: asyncio.Queue[BatchOutcome | Exception] = asyncio.Queue()
-        workers = [
-            asyncio.ensure_future(self._worker(pending, done)) for _ in range(min(self._concurrency, len(to_run)))
-        ]
+        span = NOOP if self._telemetry is None else self._telemetry.batch(len(self._planned))
+        with span.as_parent():  # each worker task copies the context: its items' spans go under the batch's
+            workers = [
+                asyncio.ensure_future(self._worker(pending, done)) for _ in range(min(self._concurrency, len(to_run)))
+            ]
         try:
             for _ in range(len(to_run)):
                 outcome = await done.get()
@@ -231,12 +235,17 @@ class BatchRun:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            counts = self._progress.counter
+            span.end(succeeded=counts["done"], failed=counts["failed"])
 
     async def _worker(self, pending: asyncio.Queue[PlannedItem], done: asyncio.Queue[BatchOutcome | Exception]) -> None:
         while not pending.empty():
             planned = pending.get_nowait()
             try:
-                outcome: BatchOutcome | Exception = await self._settle(planned)
+                with self._generation_span(planned) as span:
+                    settled = await self._settle(planned)
+                    span.fail(settled.error)
+                outcome: BatchOutcome | Exception = settled
             except Exception as exc:
                 # Not an outcome (a bug, e.g. in on_progress): hand it to the consumer, which would otherwise wait
                 # for ever for this item.
@@ -312,6 +321,12 @@ class BatchRun:
         return BatchOutcome(
             index=p.index, key=p.key, item=attempt.item, task_id=task_id, error=exc, uncertain=uncertain
         )
+
+    def _generation_span(self, p: PlannedItem) -> Handle:
+        """The item's generation span, under the batch's (the worker's context holds it); an invalid item's too."""
+        if self._telemetry is None:
+            return NOOP
+        return self._telemetry.generation(p.item if p.item is not None else "")
 
     def _record(self, key: str, event: Event, **fields: Any) -> None:
         if self._journal is not None:

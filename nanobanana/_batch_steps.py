@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ._telemetry import Telemetry
 from .types import GenerationRequest, GenerationResult, Task, TaskStatus
 
 
@@ -45,6 +46,8 @@ class ClientSteps:
         fetch: Download a finished task's result to a file (or into memory, for None).
         uploads: The client's own memory of uploads, if it keeps one: the batch asks it about images its
             journal does not know, so bytes the client uploaded before are not uploaded again.
+        telemetry: The client's telemetry, for one span over the batch with each item's generation under it;
+            None records none.
     """
 
     prepare: PrepareStep
@@ -52,3 +55,4 @@ class ClientSteps:
     wait: WaitStep
     fetch: Callable[[str, TaskStatus, Path | None], Awaitable[GenerationResult]]
     uploads: UploadMemory | None = None
+    telemetry: Telemetry | None = None

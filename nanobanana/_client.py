@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import overload
+from typing import TYPE_CHECKING, overload
 from urllib.parse import unquote
 
 import aiohttp
@@ -28,6 +28,7 @@ from ._exceptions import APIStatusError, InvalidInputError, NanoBananaError, inv
 from ._inputs import ImageInput, LocalImage, gather_all, is_url, load_image
 from ._learned_schedule import Planner
 from ._polling import OnUpdate, poll_until_done
+from ._telemetry import Telemetry
 from ._timing import ANY_KIND, Kind, TaskTimings, kind_of
 from ._transport import Transport
 from ._upload_cache import UploadCache, digest_of, digest_off_loop
@@ -41,6 +42,10 @@ from .types import (
     Task,
     TaskStatus,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
 logger = logging.getLogger("nanobanana")
 
@@ -166,6 +171,14 @@ class NanoBanana:
             4096 most recently used), so the same image is uploaded once across `generate`, `upload` and
             batch items. How long the service keeps an upload is unknown: a create refused for a stale input
             URL uploads that image again and is retried once. False uploads every image every time.
+        tracer_provider: The OpenTelemetry tracer provider for the client's spans (the ``otel`` extra);
+            defaults to the global one. See the Observability guide.
+        meter_provider: The OpenTelemetry meter provider for the client's metrics; defaults to the global one.
+        capture_content: Record the prompt and the input and result URLs (never their query strings) in
+            spans. Defaults to ``NANOBANANA_OTEL_CAPTURE_CONTENT`` (or
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), else off.
+        http_spans: Emit a span per HTTP request; turn it off when opentelemetry-instrumentation-aiohttp-client
+            makes them. Defaults to ``NANOBANANA_OTEL_HTTP_SPANS``, else on.
 
     Example:
         ```python
@@ -200,6 +213,10 @@ class NanoBanana:
         session: aiohttp.ClientSession | None = None,
         allow_insecure_http: bool = False,
         upload_cache: bool = True,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        capture_content: bool | None = None,
+        http_spans: bool | None = None,
     ) -> None:
         if base_url is not None and not isinstance(base_url, str):
             raise InvalidInputError(f"base_url must be a URL string, got {type(base_url).__name__}")
@@ -228,6 +245,14 @@ class NanoBanana:
             allow_insecure_http=_arguments.flag("allow_insecure_http", allow_insecure_http),
             max_downloads=max_concurrent_downloads,
             download_timeout=_arguments.positive("download_timeout", download_timeout, none_means="no overall limit"),
+        )
+        self._telemetry = self._transport.telemetry = Telemetry(
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            capture_content=capture_content,
+            http_spans=http_spans,
+            server=self._transport.base_url,
+            redact=self._transport.redact,
         )
         self.poll = poll
         self.wait_timeout = _arguments.positive("wait_timeout", wait_timeout, none_means="wait for ever")
@@ -328,15 +353,18 @@ class NanoBanana:
         # a waiting create holds is work for the garbage collector.
         body = (_with_more_urls(request, urls) if urls else request).to_wire()
         del request
-        try:
-            answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
-        except APIStatusError as exc:
-            stale = _stale_inputs(exc, [url for url, image in zip(urls, images, strict=True) if not is_url(image)])
-            if not stale:
-                raise
-            body = await self._upload_again(body, stale, images, urls)
-            answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
-        return self._created_task(answer.status, answer.data)
+        with self._telemetry.step("create") as span:
+            try:
+                answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
+            except APIStatusError as exc:
+                stale = _stale_inputs(exc, [url for url, image in zip(urls, images, strict=True) if not is_url(image)])
+                if not stale:
+                    raise
+                body = await self._upload_again(body, stale, images, urls)
+                answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
+            task = self._created_task(answer.status, answer.data)
+            span.set_task_id(task.task_id)
+        return task
 
     def _created_task(self, status: int, data: object) -> Task:
         """The task a create answer names; only its id is required (every other field is read leniently)."""
@@ -436,17 +464,21 @@ class NanoBanana:
             schedule = self._planner.schedule(kind, self._rng)
         else:  # a task of unknown age cannot be placed on a learned schedule
             schedule = FixedSchedule(policy or PollPolicy(), self._rng)
-        return poll_until_done(
-            self._poll_status,
-            task_id=task_id,
-            timeout=self.wait_timeout if timeout is None else timeout,
-            schedule=schedule,
-            created_at=created_at,
-            on_update=on_update,
-            first_delay=first_delay,
-            sleep=self._transport.session.sleep,
-            # Only a callback needs to hear of the task before the first poll.
-            initial=None if created is None or on_update is None else _status_of_created(created),
+        # The wait's span records every status call and change of state through the fetch it wraps.
+        span = self._telemetry.wait(task_id)
+        return span.run(
+            poll_until_done(
+                span.fetch(self._poll_status),
+                task_id=task_id,
+                timeout=self.wait_timeout if timeout is None else timeout,
+                schedule=schedule,
+                created_at=created_at,
+                on_update=on_update,
+                first_delay=first_delay,
+                sleep=self._transport.session.sleep,
+                # Only a callback needs to hear of the task before the first poll.
+                initial=None if created is None or on_update is None else _status_of_created(created),
+            )
         )
 
     @overload
@@ -473,7 +505,10 @@ class NanoBanana:
             DownloadError: Not found, not an image, too large, or cut short.
         """
         url = _arguments.text("url", url)
-        return await _download(self._transport, url, _arguments.path("path", path), max_bytes=self.max_download_bytes)
+        with self._telemetry.step("download", url=url):
+            return await _download(
+                self._transport, url, _arguments.path("path", path), max_bytes=self.max_download_bytes
+            )
 
     async def upload(self, file: ImageInput, *, filename: str | None = None) -> str:
         """Upload a local image and return its hosted URL, for ``image_urls``.
@@ -510,10 +545,11 @@ class NanoBanana:
             body.add_field("file", data, filename=filename, content_type=content_type)
             return body
 
-        answer = await self._transport.request("POST", _UPLOAD, multipart=form, idempotent=False)
-        url = answer.data.get("url") if isinstance(answer.data, dict) else None
-        if not isinstance(url, str) or not is_url(url):
-            self._transport.invalid_shape("POST", _UPLOAD, answer.status, answer.data, "no url")
+        with self._telemetry.step("upload"):
+            answer = await self._transport.request("POST", _UPLOAD, multipart=form, idempotent=False)
+            url = answer.data.get("url") if isinstance(answer.data, dict) else None
+            if not isinstance(url, str) or not is_url(url):
+                self._transport.invalid_shape("POST", _UPLOAD, answer.status, answer.data, "no url")
         logger.debug("Uploaded %s (%d bytes)", filename, len(data))
         return url
 
@@ -568,18 +604,19 @@ class NanoBanana:
         output = _arguments.path("output", output)
         timeout = _arguments.positive("timeout", timeout, none_means="the client's wait_timeout")
         on_update = _arguments.callback("on_update", on_update)
-        task = await self.create(prompt, image_urls=image_urls, images=images, **options)
-        kind = _kind(prompt, image_urls, images, options)
-        task_id = task.task_id
-        created_at = time.monotonic()
-        try:
-            final = await self._wait_done(
-                task_id, timeout=timeout, on_update=on_update, created=task, created_at=created_at, kind=kind
-            )
-            return await self._fetch_result(task_id, final, output)
-        except NanoBananaError as exc:
-            exc.task_id = task_id
-            raise
+        with self._telemetry.generation(prompt, options=options, image_urls=image_urls, images=images):
+            task = await self.create(prompt, image_urls=image_urls, images=images, **options)
+            kind = _kind(prompt, image_urls, images, options)
+            task_id = task.task_id
+            created_at = time.monotonic()
+            try:
+                final = await self._wait_done(
+                    task_id, timeout=timeout, on_update=on_update, created=task, created_at=created_at, kind=kind
+                )
+                return await self._fetch_result(task_id, final, output)
+            except NanoBananaError as exc:
+                exc.task_id = task_id
+                raise
 
     def generate_batch(
         self,
@@ -639,6 +676,7 @@ class NanoBanana:
             wait=self._wait_done,
             fetch=self._fetch_result,
             uploads=self._upload_cache,
+            telemetry=self._telemetry,
         )
         return BatchRun(
             steps,
@@ -732,7 +770,8 @@ class NanoBanana:
         """Download a finished task's result to ``output`` (or into memory)."""
         url = final.url
         assert url is not None
-        fetched = await _download(self._transport, url, output, max_bytes=self.max_download_bytes)
+        with self._telemetry.step("download", url=url):
+            fetched = await _download(self._transport, url, output, max_bytes=self.max_download_bytes)
         status = final
         if isinstance(fetched, Path):
             return GenerationResult(task_id=task_id, url=url, path=fetched, status=status)

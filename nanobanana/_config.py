@@ -5,6 +5,9 @@ Environment variables read by the client (an explicit argument always wins):
 - ``NANOBANANA_SESSION_TOKEN``: the site's session cookie value.
 - ``NANOBANANA_BASE_URL``: the API host, ``https://nanabanana.ai`` when unset.
 - ``NANOBANANA_SESSION_FILE``: where ``login`` saves the session and the client looks for it.
+- ``NANOBANANA_LOG``: ``info`` or ``debug`` logs the SDK to stderr, without code (read at import).
+- ``NANOBANANA_OTEL_CAPTURE_CONTENT``: ``true`` records the prompt and URLs in OpenTelemetry spans.
+- ``NANOBANANA_OTEL_HTTP_SPANS``: ``false`` leaves HTTP spans to another instrumentation.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ SESSION_COOKIE_NAMES = (SESSION_COOKIE, "authjs.session-token")
 ENV_SESSION_TOKEN = "NANOBANANA_SESSION_TOKEN"
 ENV_BASE_URL = "NANOBANANA_BASE_URL"
 ENV_SESSION_FILE = "NANOBANANA_SESSION_FILE"
+ENV_LOG = "NANOBANANA_LOG"
+ENV_OTEL_CAPTURE_CONTENT = "NANOBANANA_OTEL_CAPTURE_CONTENT"
+# The switch the GenAI instrumentations of opentelemetry-python-contrib read; honoured too, so one setting serves.
+ENV_GENAI_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+ENV_OTEL_HTTP_SPANS = "NANOBANANA_OTEL_HTTP_SPANS"
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 15.0

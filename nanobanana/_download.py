@@ -98,11 +98,11 @@ async def _download(transport: Transport, url: URL, path: _Destination, max_byte
     raise failure
 
 
-async def _fetch_once(transport: Transport, url: URL, path: _Destination, max_bytes: int) -> bytes | Path:
+async def _fetch_once(transport: Transport, url: URL, path: _Destination, max_bytes: int, resends: int) -> bytes | Path:
     """One attempt: the GET (redirects followed by hand), the checks, the body to memory or to the file."""
     failure: APIError
     try:
-        response = await _get(transport, url)
+        response = await _get(transport, url, resends)
         try:
             _check(transport, response, max_bytes, await _error_text(response))
             # Named only now: inside a folder, the file's extension comes from what the host says it sent.
@@ -115,18 +115,23 @@ async def _fetch_once(transport: Transport, url: URL, path: _Destination, max_by
     raise failure
 
 
-async def _get(transport: Transport, url: URL) -> aiohttp.ClientResponse:
-    """The GET of ``url``, following redirects itself so that each hop's headers are chosen for its host."""
+async def _get(transport: Transport, url: URL, resends: int) -> aiohttp.ClientResponse:
+    """The GET of ``url``, following redirects itself so that each hop's headers are chosen for its host.
+
+    Each hop is one HTTP span; ``resends`` counts the download's attempts before this one.
+    """
     http = transport.session.for_downloads()
     # The file host is not the API: the API's rate limit and its slow-down after a 429 do not apply here.
     for _ in range(MAX_REDIRECTS + 1):
-        response = await http.get(
-            url,
-            headers=transport.session.download_headers(url),
-            allow_redirects=False,
-            timeout=transport.download_timeout,
-            auto_decompress=False,
-        )
+        with transport.telemetry.http_request("GET", url, resends) as span:
+            response = await http.get(
+                url,
+                headers=transport.session.download_headers(url),
+                allow_redirects=False,
+                timeout=transport.download_timeout,
+                auto_decompress=False,
+            )
+            span.status(response.status)
         location = response.headers.get("Location")
         if response.status not in _REDIRECTS or not location:
             return response

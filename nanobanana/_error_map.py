@@ -27,6 +27,7 @@ from ._exceptions import (
     RateLimitError,
     ServerError,
 )
+from ._redact import bare_url
 
 Redact = Callable[[str], str]
 """Replaces every secret in a text (cookie values above all) by ``[redacted]``."""
@@ -196,7 +197,7 @@ def status_error(
     cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIStatusError)
     if status == 403 and isinstance(body, str) and looks_like_html(body):
         cls = CloudflareError
-    path = url.split("?", 1)[0]
+    path = bare_url(url)
     message = _sentence(f"{method} {path} -> {status} {redact(reason)}: {describe_body(body)}", _ADVICE.get(cls, ""))
     shown_headers = CIMultiDict((name, redact(value)) for name, value in headers.items())
     common: dict[str, Any] = {"method": method, "url": url, "status_code": status, "body": body}
@@ -208,7 +209,7 @@ def status_error(
 def signed_out(method: str, url: str, status: int, location: str, redact: Redact) -> AuthenticationError:
     """The error for an API answer redirecting to the sign-in page (Auth.js does so for an expired session)."""
     return AuthenticationError(
-        _sentence(f"{method} {url.split('?', 1)[0]} -> {status}: redirected to sign in", _ADVICE[AuthenticationError]),
+        _sentence(f"{method} {bare_url(url)} -> {status}: redirected to sign in", _ADVICE[AuthenticationError]),
         method=method,
         url=url,
         status_code=status,
@@ -224,7 +225,7 @@ def invalid_answer(method: str, url: str, status: int, text: str, problem: str, 
     problem = "an HTML page (a Cloudflare page?), not JSON" if html else problem
     preview = f": {describe_body(text)}" if text.strip() and not html else ""
     return InvalidResponseError(
-        _sentence(f"{method} {url.split('?', 1)[0]} -> {status}, but the answer is {problem}{preview}"),
+        _sentence(f"{method} {bare_url(url)} -> {status}, but the answer is {problem}{preview}"),
         method=method,
         url=url,
         status_code=status,

@@ -18,6 +18,7 @@ The rule (documented in docs/concepts.md):
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -192,9 +193,17 @@ class Retrier:
         )
         self._loops = {True: idempotent, False: idempotent.copy(retry=retry_if_exception(_retry_refused))}
 
-    async def run(self, attempt: Callable[[], Awaitable[_T]], *, idempotent: bool) -> _T:
-        """Await ``attempt()`` until it succeeds or the rule says stop; the last error is raised as it is."""
-        result: _T = await self._loops[idempotent](attempt)
+    async def run(self, attempt: Callable[[int], Awaitable[_T]], *, idempotent: bool) -> _T:
+        """Await ``attempt(resends)`` until it succeeds or the rule says stop; the last error is raised as it is.
+
+        ``resends`` counts the attempts before this one (0 for the first), for the attempt's HTTP span.
+        """
+        resends = itertools.count()
+
+        async def once() -> _T:  # a coroutine function: tenacity awaits only what is one
+            return await attempt(next(resends))
+
+        result: _T = await self._loops[idempotent](once)
         self.budget.refill()
         return result
 

@@ -17,6 +17,7 @@ from ._error_map import AIOHTTP_ERRORS, invalid_answer, looks_like_html, map_exc
 from ._exceptions import APIConnectionError
 from ._pacing import Pacer
 from ._session import Session, cookies_of
+from ._telemetry import Telemetry
 
 logger = logging.getLogger("nanobanana")
 
@@ -66,8 +67,10 @@ class _Raw:
     cookies: Mapping[str, str]
 
 
-async def send_once(session: Session, pacer: Pacer, request: Request) -> Answer:
+async def send_once(session: Session, pacer: Pacer, telemetry: Telemetry, request: Request, resends: int) -> Answer:
     """Send ``request`` once, in its turn under the pacer, and decode the answer.
+
+    The exchange is one HTTP span; ``resends`` counts the attempts at ``request`` before this one.
 
     Raises:
         APIConnectionError: No answer came back (never chained to aiohttp's exception, which holds the Cookie).
@@ -77,12 +80,15 @@ async def send_once(session: Session, pacer: Pacer, request: Request) -> Answer:
     started = time.monotonic()
     failure: APIConnectionError | None = None
     async with pacer.slot():
-        try:
-            raw = await _exchange(session, request)
-        except AIOHTTP_ERRORS as exc:
-            failure = map_exception(request.method, str(request.url), exc, session.redact)
-    if failure is not None:
-        raise failure
+        with telemetry.http_request(request.method, request.url, resends) as span:
+            try:
+                raw = await _exchange(session, request)
+            except AIOHTTP_ERRORS as exc:
+                failure = map_exception(request.method, str(request.url), exc, session.redact)
+            # Raised outside the except block, so that nothing chains it to aiohttp's exception.
+            if failure is not None:
+                raise failure
+            span.status(raw.status)
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug("%s %s -> %d (%.3fs)", request.method, request.url.path, raw.status, time.monotonic() - started)
     return decode(session, request, raw)

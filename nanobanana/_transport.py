@@ -19,6 +19,7 @@ from ._retry import Retrier, RetryBudget, resendable
 from ._retry import may_have_acted as may_have_acted
 from ._sending import Answer, Request, send_once
 from ._session import Session, check_base_url
+from ._telemetry import Telemetry
 
 __all__ = ["Answer", "Transport", "may_have_acted"]
 
@@ -82,6 +83,8 @@ class Transport:
         )
         self.download_deadline = download_timeout
         self._urls: dict[str, URL] = {}
+        # The client replaces it with one bound to its providers and settings.
+        self.telemetry = Telemetry(server=self.base_url, redact=self.redact)
 
     @property
     def session_token(self) -> str | None:
@@ -137,10 +140,10 @@ class Transport:
             InvalidResponseError: A 2xx answer that is not JSON.
         """
         request = Request(method, self.url(path), json_body, form, multipart, idempotent, expect_redirect)
-        attempt = functools.partial(send_once, self.session, self.pacer, request)
+        attempt = functools.partial(send_once, self.session, self.pacer, self.telemetry, request)
         try:
             if not retry:
-                return await self.retrier.once(attempt)
+                return await self.retrier.once(functools.partial(attempt, 0))
             return await self.retrier.run(attempt, idempotent=idempotent)
         except APIError as exc:
             exc.retryable = resendable(exc, idempotent=idempotent)
