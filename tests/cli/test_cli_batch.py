@@ -182,8 +182,9 @@ def test_rps_caps_the_request_rate(cli: CLI, emu: Emulator) -> None:
     run = cli.run(*BATCH, "--rps", "4")
 
     assert run.code == 0, run
-    times = sorted(request.at for request in emu.requests)
-    assert len(times) >= 6  # 2 creates, 2+ status calls, 2 downloads
+    # The cap is the API host's: downloads from the file host are not paced under it.
+    times = sorted(request.at for request in emu.requests if request.endpoint != "download")
+    assert len(times) >= 4  # 2 creates, 2+ status calls
     # Started 1/4 s apart, so the n requests span (n - 1) quarters at least; one quarter is left for the
     # first request's own trip, which a busy machine may delay. (A lower bound: load cannot break it.)
     assert times[-1] - times[0] >= 0.25 * (len(times) - 2), [b - a for a, b in itertools.pairwise(times)]

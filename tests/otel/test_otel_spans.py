@@ -9,7 +9,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from otel_support import Recorded
 
 from nanobanana import GenerationFailedError, NanoBanana
-from nanobanana.emulator import Emulator, Fault
+from nanobanana.emulator import Emulator, Fault, sample_images
 
 GENERATION = "generate_content nano-banana-pro"
 pytestmark = pytest.mark.nanobanana_emulator(finish_after=0.1, states=("waiting", "processing"))
@@ -66,7 +66,8 @@ async def test_each_http_request_is_a_client_span_under_its_step(
 async def test_local_images_are_uploaded_under_the_generation(
     client: NanoBanana, nanobanana_emulator: Emulator, recorded: Recorded, png: bytes
 ) -> None:
-    await client.generate("make it night", images=[png, png])
+    other = sample_images()[1][1]  # different bytes: the same image twice is uploaded once
+    await client.generate("make it night", images=[png, other])
 
     root = recorded.one(GENERATION)
     names = [s.name for s in recorded.children(root)]
