@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, retry_if_result
+from tenacity import RetryCallState, retry_if_exception, retry_if_result
 
 from ._deadline import Deadline
 from ._exceptions import (
@@ -26,6 +26,7 @@ from ._exceptions import (
     RateLimitError,
     WaitTimeoutError,
 )
+from ._plain_retrying import PlainAsyncRetrying
 from ._retry import is_transient_status
 from ._wait_schedule import Finished, WaitSchedule
 from .types import TaskStatus
@@ -69,7 +70,7 @@ def _log_transient(retry_state: RetryCallState) -> None:
 
 # Every callback is a plain function and a wait's state travels as the attempt's argument, so one loop serves
 # every wait at once (tenacity keeps each call's state in its own RetryCallState).
-_POLLING = AsyncRetrying(
+_POLLING = PlainAsyncRetrying(
     retry=retry_if_exception(is_transient) | retry_if_result(_unfinished),
     wait=_sleep_for,
     before_sleep=_log_transient,

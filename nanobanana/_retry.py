@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from tenacity import (
-    AsyncRetrying,
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
@@ -41,6 +40,7 @@ from ._exceptions import (
     InvalidResponseError,
     RateLimitError,
 )
+from ._plain_retrying import PlainAsyncRetrying
 
 logger = logging.getLogger("nanobanana")
 
@@ -184,7 +184,7 @@ class Retrier:
         self.max_retries = max_retries
         self.budget = budget
         self._on_throttled = on_throttled
-        idempotent = AsyncRetrying(
+        idempotent = PlainAsyncRetrying(
             retry=retry_if_exception(_retry_idempotent),
             wait=retry_wait,
             stop=stop_after_attempt(max_retries + 1) | _StopWhenSpent(budget),
