@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import time
 from collections.abc import Mapping
@@ -86,8 +85,8 @@ class Session:
         # Downloads never go through a caller's session: its default headers and cookie jar would reach the
         # file host. They get one of the client's own, made on first use.
         self._file_session: aiohttp.ClientSession | None = None
-        # Set when the client closes, so that every sleep between polls ends at once.
-        self._closing: asyncio.Future[None] | None = None
+        # The sleeps between polls in progress, each woken at once when the client closes.
+        self._sleepers: set[asyncio.Future[None]] = set()
         self.closed = False
 
     # --- credentials ---------------------------------------------------------------------------------------
@@ -181,15 +180,15 @@ class Session:
     async def sleep(self, seconds: float) -> None:
         """Sleep as ``asyncio.sleep`` does, but end at once with ClientClosedError when the client is closed."""
         self._check_usable()
-        if self._closing is None:
-            self._closing = asyncio.get_running_loop().create_future()
-        sleeper = asyncio.ensure_future(asyncio.sleep(seconds))
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _wake, woken)
+        self._sleepers.add(woken)
         try:
-            await asyncio.wait((sleeper, self._closing), return_when=asyncio.FIRST_COMPLETED)
+            await woken
         finally:
-            sleeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sleeper
+            timer.cancel()
+            self._sleepers.discard(woken)
         if self.closed:
             raise ClientClosedError("The client was closed while waiting; the task keeps running on the server.")
 
@@ -216,14 +215,19 @@ class Session:
     async def close(self) -> None:
         """Close the aiohttp session if this client made it (a session of the caller's stays open)."""
         self.closed = True
-        if self._closing is not None and not self._closing.done():
-            self._closing.set_result(None)
+        for woken in self._sleepers:
+            _wake(woken)
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
         file_session, self._file_session = self._file_session, None
         if file_session is not None and not file_session.closed:
             await file_session.close()
+
+
+def _wake(sleeper: asyncio.Future[None]) -> None:
+    if not sleeper.done():  # a sleep cancelled meanwhile is done already
+        sleeper.set_result(None)
 
 
 def cookies_of(response: aiohttp.ClientResponse) -> dict[str, str]:

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from nanobanana._session import Session
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -23,13 +25,19 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Make ``asyncio.sleep`` instant (time only), recording every delay asked for, in order."""
+    """Make ``asyncio.sleep`` and a client's sleep between polls instant, recording every delay asked for, in order."""
     asked: list[float] = []
     real_sleep = asyncio.sleep
+    client_sleep = Session.sleep
 
     async def instant(delay: float, result: Any = None) -> Any:
         asked.append(float(delay))
         return await real_sleep(0, result)
 
+    async def instant_between_polls(self: Session, delay: float) -> None:
+        asked.append(float(delay))
+        await client_sleep(self, 0)
+
     monkeypatch.setattr(asyncio, "sleep", instant)
+    monkeypatch.setattr(Session, "sleep", instant_between_polls)
     return asked
