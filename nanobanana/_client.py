@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -27,7 +28,8 @@ from ._download import download as _download
 from ._exceptions import APIStatusError, InvalidInputError, NanoBananaError, invalid_input
 from ._inputs import ImageInput, LocalImage, gather_all, is_url, load_image
 from ._learned_schedule import Planner
-from ._polling import OnUpdate, poll_until_done
+from ._plain_retrying import PlainAsyncRetrying
+from ._polling import OnUpdate, poll_until_done, polling_loop
 from ._telemetry import Telemetry
 from ._timing import ANY_KIND, Kind, TaskTimings, kind_of
 from ._transport import Transport
@@ -265,6 +267,11 @@ class NanoBanana:
         self._rng = random.Random()
         self._upload_cache = UploadCache() if _arguments.flag("upload_cache", upload_cache) else None
 
+    @functools.cached_property
+    def _polling(self) -> PlainAsyncRetrying:
+        """The wait loop of this client, made at its first wait: its sleeps end when the client closes."""
+        return polling_loop(self._transport.session.sleep)
+
     # --- lifecycle -----------------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
@@ -475,7 +482,7 @@ class NanoBanana:
                 created_at=created_at,
                 on_update=on_update,
                 first_delay=first_delay,
-                sleep=self._transport.session.sleep,
+                loop=self._polling,
                 # Only a callback needs to hear of the task before the first poll.
                 initial=None if created is None or on_update is None else _status_of_created(created),
             )

@@ -12,6 +12,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from tenacity import RetryCallState, retry_if_exception, retry_if_result
 
@@ -77,6 +78,11 @@ _POLLING = PlainAsyncRetrying(
 )
 
 
+def polling_loop(sleep: Callable[[float], Awaitable[None]]) -> PlainAsyncRetrying:
+    """The wait loop, sleeping between status calls with ``sleep``: made once per client, which ends its sleeps."""
+    return _POLLING.copy(sleep=sleep)
+
+
 async def poll_until_done(
     fetch: Callable[[str], Awaitable[TaskStatus]],
     *,
@@ -87,7 +93,7 @@ async def poll_until_done(
     on_update: OnUpdate | None = None,
     first_delay: float | None = 0.0,
     initial: TaskStatus | None = None,
-    sleep: Callable[[float], Awaitable[None]] | None = None,
+    loop: PlainAsyncRetrying = _POLLING,
 ) -> TaskStatus:
     """Call ``fetch(task_id)`` until the task has finished, and return its final status if it succeeded.
 
@@ -102,7 +108,8 @@ async def poll_until_done(
             created, which is never done at once).
         initial: A status already known (the create answer's): ``on_update`` sees it at once, so a caller
             learns the task before the first poll, and it is the last status if no poll succeeds.
-        sleep: Sleeps between calls (``asyncio.sleep`` when None); the client's ends at once when it is closed.
+        loop: The loop that polls: by default one sleeping with ``asyncio.sleep``; a client's (`polling_loop`)
+            sleeps in a way its ``close()`` ends at once.
 
     Raises:
         GenerationFailedError: The task failed, or succeeded without a result URL.
@@ -118,10 +125,9 @@ async def poll_until_done(
             if initial is not None:
                 await wait.notify(initial)
             delay = wait.next_delay() if first_delay is None else first_delay
-            if delay > 0:
-                await (sleep or asyncio.sleep)(delay)
-            polling = _POLLING if sleep is None else _POLLING.copy(sleep=sleep)
-            status: TaskStatus = await polling(_Wait.attempt, wait)
+            if delay > 0:  # with the loop's own sleep, which tenacity types loosely (it may be a plain function)
+                await cast("Awaitable[None]", loop.sleep(delay))
+            status: TaskStatus = await loop(_Wait.attempt, wait)
     except asyncio.TimeoutError:
         if not deadline.expired:
             raise

@@ -18,10 +18,9 @@ The rule (documented in docs/concepts.md):
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from tenacity import (
     RetryCallState,
@@ -168,6 +167,23 @@ def _retry_refused(exc: BaseException) -> bool:
     return should_retry(exc, idempotent=False)
 
 
+class _Attempts(Generic[_T]):
+    """The attempts at one request, as tenacity calls them: each calls ``attempt(resends)`` with its own count.
+
+    A class with slots rather than a closure: a request waiting for its turn holds one object, not five.
+    """
+
+    __slots__ = ("_attempt", "_sent")
+
+    def __init__(self, attempt: Callable[[int], Awaitable[_T]]) -> None:
+        self._attempt = attempt
+        self._sent = 0
+
+    async def __call__(self) -> _T:  # a coroutine function: tenacity awaits only what is one
+        resends, self._sent = self._sent, self._sent + 1
+        return await self._attempt(resends)
+
+
 class Retrier:
     """The retry engine of one client: the rule above as two tenacity loops, built once and reused.
 
@@ -198,12 +214,7 @@ class Retrier:
 
         ``resends`` counts the attempts before this one (0 for the first), for the attempt's HTTP span.
         """
-        resends = itertools.count()
-
-        async def once() -> _T:  # a coroutine function: tenacity awaits only what is one
-            return await attempt(next(resends))
-
-        result: _T = await self._loops[idempotent](once)
+        result: _T = await self._loops[idempotent](_Attempts(attempt))
         self.budget.refill()
         return result
 
