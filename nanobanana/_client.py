@@ -310,7 +310,8 @@ class NanoBanana:
             images: More inputs after ``image_urls``: URLs, local paths, bytes, binary file objects or PIL images
                 (at most `MAX_INPUT_IMAGES` inputs in all). Local ones are checked, then uploaded concurrently
                 (each distinct image once per client), before the task is created. If the create is refused
-                because an uploaded input is gone, that image is uploaded again and the create sent once more.
+                because an uploaded input is gone, that image is uploaded again and the create sent once more
+                (if that upload fails, the refusal is raised, with the upload's error as its ``__cause__``).
             **options: `GenerationOptions`: ``resolution``, ``output_format``, ``width``, ...
 
         Returns:
@@ -640,6 +641,10 @@ class NanoBanana:
         created (polling them instead of paying again) and runs only what never reached the server. An item
         whose create was in flight at the crash is reported as uncertain rather than created twice, unless
         ``retry_uncertain`` is set. A second run on a journal that is in use is refused.
+
+        Each distinct local image is uploaded once per batch (and, through the journal, once across resumes). An
+        item whose create is refused because an uploaded input is gone uploads it again, once for every item that
+        met the same URL, and retries that create once; the new URL replaces the old in the journal.
 
         Args:
             items: `BatchItem` objects, dicts of their fields, `GenerationRequest` objects, or prompts.
