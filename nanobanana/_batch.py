@@ -284,11 +284,11 @@ class BatchRun:
         p, item = attempt.planned, attempt.item
         self._account.check(p.key)
         await self._progress.move(p.key, "creating")
-        request = await self._steps.prepare(item.to_request(), item.images, self._uploads)
+        prepared = await self._steps.prepare(item.to_request(), item.images, self._uploads)
         self._account.check(p.key)  # it may have stopped while the inputs were uploading
         self._record(p.key, "creating", index=p.index, digest=p.digest)
         attempt.create_sent = True
-        task = await self._steps.create(request)
+        task = await self._steps.create(prepared)
         self._account.passed()
         self._record(p.key, "created", task_id=task.task_id)
         return task.task_id

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ._inputs import UploadedInput
 from ._telemetry import Telemetry
 from .types import GenerationRequest, GenerationResult, Task, TaskStatus
 
@@ -18,13 +19,37 @@ class UploadMemory(Protocol):
         """The hosted URL of ``data``: one remembered, else the one ``upload()`` returns (then remembered)."""
         ...
 
+    def renew(self, data: bytes, stale: str, upload: Callable[[], Awaitable[str]]) -> Awaitable[str]:
+        """A hosted URL of ``data`` other than ``stale``, which the service no longer has.
+
+        ``stale`` is forgotten and ``upload()``'s URL remembered in its place; callers renewing the same stale
+        URL at once share one upload, and one renewed already is returned without uploading.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request ready to create: every input URL in order, and how to upload its local inputs again.
+
+    Attributes:
+        request: The request with the uploaded inputs' URLs appended.
+        uploaded: The local inputs and the URLs they were uploaded to.
+        uploads: The memory they were uploaded through (None: the client's own cache), which an upload
+            again updates.
+    """
+
+    request: GenerationRequest
+    uploaded: tuple[UploadedInput, ...] = ()
+    uploads: UploadMemory | None = None
+
 
 class PrepareStep(Protocol):
     """Checks and uploads an item's local images, returning the request with every input URL in order."""
 
     def __call__(
         self, request: GenerationRequest, images: Sequence[str], uploads: UploadMemory | None = None, /
-    ) -> Awaitable[GenerationRequest]: ...
+    ) -> Awaitable[Prepared]: ...
 
 
 class WaitStep(Protocol):
@@ -41,7 +66,9 @@ class ClientSteps:
 
     Attributes:
         prepare: Upload local inputs (through an `UploadMemory` when given).
-        create: Create the task.
+        create: Create the task of a prepared request. Refused because an uploaded input is gone, it uploads
+            that input again (through the prepared request's memory, which then remembers the new URL) and
+            sends the create once more.
         wait: Wait for the task to finish.
         fetch: Download a finished task's result to a file (or into memory, for None).
         uploads: The client's own memory of uploads, if it keeps one: the batch asks it about images its
@@ -51,7 +78,7 @@ class ClientSteps:
     """
 
     prepare: PrepareStep
-    create: Callable[[GenerationRequest], Awaitable[Task]]
+    create: Callable[[Prepared], Awaitable[Task]]
     wait: WaitStep
     fetch: Callable[[str, TaskStatus, Path | None], Awaitable[GenerationResult]]
     uploads: UploadMemory | None = None

@@ -19,7 +19,8 @@ class BatchUploads:
     """An `UploadMemory` backed by the batch's journal: uploads it records there, and ones earlier runs recorded.
 
     Items sharing an image while its upload is in flight wait for that one upload. A failed upload is forgotten,
-    so the next item that needs the image tries again.
+    so the next item that needs the image tries again. An upload the service no longer has is replaced
+    (`renew`): the journal's later line for the same image wins when a resumed batch reads it.
 
     Args:
         journal: The batch's journal (None: remember for this run only).
@@ -41,6 +42,23 @@ class BatchUploads:
         pending = self._pending.get(digest)
         if pending is None:
             source = self._fallback.hosted(data, upload) if self._fallback is not None else upload()
+            pending = self._pending[digest] = asyncio.ensure_future(self._remember(digest, source))
+        return await pending
+
+    async def renew(self, data: bytes, stale: str, upload: Callable[[], Awaitable[str]]) -> str:
+        """A URL for ``data`` other than ``stale`` (gone from the service), recorded in the journal in its place.
+
+        An item whose create was refused for a URL another item has renewed already gets the new URL at once;
+        items renewing it together share one upload. The client's memory (the fallback) forgets ``stale`` too.
+        """
+        digest = content_digest(data)
+        known = self._known.get(digest)
+        if known is not None and known != stale:
+            return known
+        self._known.pop(digest, None)
+        pending = self._pending.get(digest)
+        if pending is None:
+            source = self._fallback.renew(data, stale, upload) if self._fallback is not None else upload()
             pending = self._pending[digest] = asyncio.ensure_future(self._remember(digest, source))
         return await pending
 

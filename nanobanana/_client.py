@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import os
 import random
-import re
 import time
 from collections.abc import Awaitable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, overload
-from urllib.parse import unquote
 
 import aiohttp
 from pydantic import ValidationError
@@ -22,18 +19,19 @@ from typing_extensions import Self, Unpack
 
 from . import _arguments, _auth, _config, _session_file, _timings_file
 from ._batch import BatchInput, BatchRun, ProgressCallback
-from ._batch_steps import ClientSteps, UploadMemory
+from ._batch_steps import ClientSteps, Prepared, UploadMemory
 from ._config import PollPolicy
 from ._download import download as _download
 from ._exceptions import APIStatusError, InvalidInputError, NanoBananaError, invalid_input
-from ._inputs import ImageInput, LocalImage, gather_all, is_url, load_image
+from ._inputs import ImageInput, LocalImage, UploadedInput, gather_all, is_url, load_image, uploaded_inputs
 from ._learned_schedule import Planner
 from ._plain_retrying import PlainAsyncRetrying
 from ._polling import OnUpdate, poll_until_done, polling_loop
+from ._stale_inputs import stale_inputs
 from ._telemetry import Telemetry
 from ._timing import ANY_KIND, Kind, TaskTimings, kind_of
 from ._transport import Transport
-from ._upload_cache import UploadCache, digest_of, digest_off_loop
+from ._upload_cache import UploadCache, digest_off_loop
 from ._wait_schedule import FixedSchedule, WaitSchedule
 from .types import (
     MAX_INPUT_IMAGES,
@@ -80,22 +78,6 @@ def _check_inputs(request: GenerationRequest, images: Sequence[ImageInput]) -> N
     urls = [image for image in images if is_url(image)]
     if urls:
         _with_more_urls(request, urls)
-
-
-# What a create refused for an input image that is gone says, besides naming the image or its URL.
-_GONE = re.compile(r"expired|not found|no longer|does ?n[o']t exist|unavailable|(?:fetch|download|load)", re.IGNORECASE)
-_ABOUT_INPUTS = re.compile(r"image|url|file|upload", re.IGNORECASE)
-
-
-def _stale_inputs(exc: APIStatusError, uploaded: Sequence[str]) -> set[str]:
-    """The uploaded input URLs a create's 4xx refusal blames: those it names, or all if it says one is gone."""
-    if not uploaded or not 400 <= exc.status_code < 500 or exc.status_code in (401, 402, 403, 429):
-        return set()
-    said = exc.body if isinstance(exc.body, str) else json.dumps(exc.body)
-    named = {url for url in uploaded if url in said or unquote(url) in said or url.rsplit("/", 1)[-1] in said}
-    if named:
-        return named
-    return set(uploaded) if _GONE.search(said) and _ABOUT_INPUTS.search(said) else set()
 
 
 def _with_more_urls(request: GenerationRequest, urls: Sequence[str]) -> GenerationRequest:
@@ -335,7 +317,8 @@ class NanoBanana:
             images: More inputs after ``image_urls``: URLs, local paths, bytes, binary file objects or PIL images
                 (at most `MAX_INPUT_IMAGES` inputs in all). Local ones are checked, then uploaded concurrently
                 (each distinct image once per client), before the task is created. If the create is refused
-                because an uploaded input is gone, that image is uploaded again and the create sent once more.
+                because an uploaded input is gone, that image is uploaded again and the create sent once more
+                (if that upload fails, the refusal is raised, with the upload's error as its ``__cause__``).
             **options: `GenerationOptions`: ``resolution``, ``output_format``, ``width``, ...
 
         Returns:
@@ -360,14 +343,31 @@ class NanoBanana:
         # a waiting create holds is work for the garbage collector.
         body = (_with_more_urls(request, urls) if urls else request).to_wire()
         del request
+        return await self._send_create(body, uploaded_inputs(images, urls), None)
+
+    def _create_prepared(self, prepared: Prepared) -> Awaitable[Task]:
+        """`create` for a request `_prepare` made (a batch item's), uploading again through its memory."""
+        return self._send_create(prepared.request.to_wire(), prepared.uploaded, prepared.uploads)
+
+    async def _send_create(
+        self, body: dict[str, object], uploaded: Sequence[UploadedInput], uploads: UploadMemory | None
+    ) -> Task:
+        """Create the task; refused for an uploaded input the service no longer has, upload it again, create once more.
+
+        Only a refusal the server answered qualifies (nothing was created), so the task is never created twice.
+        If uploading again fails, the refusal is raised (with that failure as its cause): the create is settled.
+        """
         with self._telemetry.step("create") as span:
             try:
                 answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
             except APIStatusError as exc:
-                stale = _stale_inputs(exc, [url for url, image in zip(urls, images, strict=True) if not is_url(image)])
+                stale = stale_inputs(exc, [each.url for each in uploaded])
                 if not stale:
                     raise
-                body = await self._upload_again(body, stale, images, urls)
+                try:
+                    body = await self._upload_again(body, stale, uploaded, uploads)
+                except NanoBananaError as failed:
+                    raise exc from failed
                 answer = await self._transport.request("POST", _CREATE, json_body=body, idempotent=False)
             task = self._created_task(answer.status, answer.data)
             span.set_task_id(task.task_id)
@@ -649,6 +649,10 @@ class NanoBanana:
         whose create was in flight at the crash is reported as uncertain rather than created twice, unless
         ``retry_uncertain`` is set. A second run on a journal that is in use is refused.
 
+        Each distinct local image is uploaded once per batch (and, through the journal, once across resumes). An
+        item whose create is refused because an uploaded input is gone uploads it again, once for every item that
+        met the same URL, and retries that create once; the new URL replaces the old in the journal.
+
         Args:
             items: `BatchItem` objects, dicts of their fields, `GenerationRequest` objects, or prompts.
             concurrency: Items in progress at once.
@@ -679,7 +683,7 @@ class NanoBanana:
         """
         steps = ClientSteps(
             prepare=self._prepare,
-            create=self.create,
+            create=self._create_prepared,
             wait=self._wait_done,
             fetch=self._fetch_result,
             uploads=self._upload_cache,
@@ -699,11 +703,15 @@ class NanoBanana:
 
     async def _prepare(
         self, request: GenerationRequest, images: Sequence[ImageInput], uploads: UploadMemory | None = None, /
-    ) -> GenerationRequest:
+    ) -> Prepared:
         """Check and upload local images (through ``uploads``, when given), appending their URLs in order."""
         _check_inputs(request, images)
         urls = await self._input_urls(images, uploads)
-        return _with_more_urls(request, urls) if urls else request
+        return Prepared(
+            request=_with_more_urls(request, urls) if urls else request,
+            uploaded=uploaded_inputs(images, urls),
+            uploads=uploads,
+        )
 
     async def _input_urls(self, images: Sequence[ImageInput], uploads: UploadMemory | None = None) -> list[str]:
         """The URL of every input, in order: URLs as given, local images uploaded (each distinct one once)."""
@@ -715,25 +723,35 @@ class NanoBanana:
         return [image if is_url(image) else next(uploaded) for image in images]
 
     async def _upload_again(
-        self, body: dict[str, object], stale: set[str], images: Sequence[ImageInput], urls: Sequence[str]
+        self,
+        body: dict[str, object],
+        stale: set[str],
+        uploaded: Sequence[UploadedInput],
+        uploads: UploadMemory | None,
     ) -> dict[str, object]:
-        """The create body with each stale uploaded input uploaded afresh (the cache forgets the stale URL)."""
+        """The create body with each stale uploaded input uploaded afresh (its memory then holds the new URL)."""
         logger.info(
             "The service refused %d uploaded input(s) as gone; uploading again, then creating once more", len(stale)
         )
         fresh: dict[str, str] = {}
-        for index, (url, image) in enumerate(zip(urls, images, strict=True)):
-            if url not in stale or url in fresh:
-                continue
-            with contextlib.suppress(AttributeError, OSError, ValueError):
-                image.seek(0)  # type: ignore[union-attr]
-            loaded = await load_image(image, index=index)
-            if self._upload_cache is not None:
-                self._upload_cache.forget(digest_of(loaded.data), url)
-            fresh[url] = await self._upload_loaded(loaded.data, loaded.filename, loaded.content_type)
+        for each in uploaded:
+            if each.url in stale and each.url not in fresh:
+                fresh[each.url] = await self._upload_anew(each, uploads)
         sent = body["image_urls"]
         assert isinstance(sent, list)
         return {**body, "image_urls": [fresh.get(url, url) for url in sent]}
+
+    async def _upload_anew(self, gone: UploadedInput, uploads: UploadMemory | None) -> str:
+        """Upload an input whose URL is gone once more, replacing that URL in ``uploads`` (else the client's cache)."""
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            gone.image.seek(0)  # type: ignore[union-attr]
+        image = await load_image(gone.image, index=gone.index)
+        memory = uploads if uploads is not None else self._upload_cache
+
+        def send() -> Awaitable[str]:
+            return self._send_upload(image.data, image.filename, image.content_type)
+
+        return await (send() if memory is None else memory.renew(image.data, gone.url, send))
 
     def _upload_once(self, image: LocalImage, uploads: UploadMemory | None) -> Awaitable[str]:
         """Upload through the client's cache or, for a batch, through ``uploads`` (which asks that cache itself)."""

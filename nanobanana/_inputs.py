@@ -46,6 +46,32 @@ class LocalImage:
     content_type: str
 
 
+@dataclass(frozen=True)
+class UploadedInput:
+    """A local input of one request and the hosted URL it was uploaded to, to upload it again if that is gone.
+
+    Attributes:
+        url: The hosted URL sent in the request.
+        image: The input as given (read again for a new upload).
+        index: Its position among the request's ``images``.
+    """
+
+    url: str
+    image: ImageInput
+    index: int
+
+
+def uploaded_inputs(images: Sequence[ImageInput], urls: Sequence[str]) -> tuple[UploadedInput, ...]:
+    """The local inputs among ``images`` with the URL each was uploaded to (``urls``: every input's, in order)."""
+    if not images:
+        return ()
+    return tuple(
+        UploadedInput(url, image, index)
+        for index, (url, image) in enumerate(zip(urls, images, strict=True))
+        if not is_url(image)
+    )
+
+
 def is_url(value: object) -> TypeGuard[str]:
     """True for a string that is an http(s) URL (a hosted image, sent as is)."""
     if not isinstance(value, str):

@@ -3,9 +3,10 @@
 The same bytes are then uploaded once, however they are given (two paths to one file, bytes, a PIL image), and
 concurrent uploads of the same bytes share one request. The cache is bounded: the least recently used entry
 leaves first. How long the service keeps an uploaded file is unknown; a create rejected for a stale input URL
-is handled by the client (it forgets the entry with `forget`, uploads again and retries that create once).
+is handled by the client: `renew` replaces the entry with a new upload, and the create is retried once.
 
-It is the client's `UploadMemory` for batches (`hosted`); `watch` and `put` let other code record and seed it.
+It is the client's `UploadMemory` for batches (`hosted`, `renew`); `watch` and `put` let other code record and
+seed it.
 """
 
 from __future__ import annotations
@@ -81,6 +82,12 @@ class UploadCache:
     async def hosted(self, data: bytes, upload: Callable[[], Awaitable[str]]) -> str:
         """The URL for the image ``data`` (the batch's `UploadMemory`): remembered, shared, or ``upload()``'s."""
         return await self.url_for(await digest_off_loop(data), upload)
+
+    async def renew(self, data: bytes, stale: str, upload: Callable[[], Awaitable[str]]) -> str:
+        """A URL for the image ``data`` other than ``stale`` (gone from the service): a newer one, or ``upload()``'s."""
+        digest = await digest_off_loop(data)
+        self.forget(digest, stale)
+        return await self.url_for(digest, upload)
 
     async def url_for(self, digest: str, upload: Callable[[], Awaitable[str]]) -> str:
         """The URL for ``digest``: remembered, or shared with an upload in flight, or ``upload()``'s."""

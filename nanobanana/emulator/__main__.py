@@ -118,6 +118,9 @@ def _add_knobs(parser: argparse.ArgumentParser) -> None:
                        help="creates accepted before answering 402 Payment Required (default: no limit)")  # fmt: skip
     knobs.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND",
                        help="API requests per second before answering 429 (default: no limit)")  # fmt: skip
+    knobs.add_argument("--upload-lifetime", type=float, default=None, metavar="SECONDS",
+                       help="seconds an upload is kept; a create naming an older one answers 400 "
+                       "(default: for ever)")  # fmt: skip
     knobs.add_argument("--fault", dest="faults", action="append", default=[], type=parse_fault, metavar="SPEC",
                        help="inject faults: ENDPOINT:FAULT[:PROBABILITY or xTIMES], repeatable; "
                        f"FAULT is {FAULT_WORDS}; e.g. status:502:0.1, create:drop-after:x1")  # fmt: skip

@@ -237,6 +237,9 @@ class Hosts:
         urls = data.get("image_urls", [])
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             return _error(400, "image_urls must be a list of URLs.")
+        gone = next((url for url in urls if self._upload_gone(url)), None)
+        if gone is not None:
+            return _error(400, f"Input image URL has expired: {gone}")
         config = self.world.config
         if config.credits is not None:
             if config.credits <= 0:
@@ -274,6 +277,7 @@ class Hosts:
         path = f"/image2video/image2video_{int(time.time() * 1000)}_{name}"
         self.world.files[path] = StoredFile(data, field.content_type or "application/octet-stream")
         self.world.uploads.append(path)
+        self.world.uploaded_at[path] = time.monotonic()
         return web.json_response({"url": self.file_url + path})
 
     # --- signing in (Auth.js) -------------------------------------------------------------------------------
@@ -344,7 +348,7 @@ class Hosts:
     async def _download(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         stored = self.world.files.get(path)
-        if stored is not None:
+        if stored is not None and not self.world.upload_gone(path):
             return web.Response(body=stored.data, content_type=stored.content_type)
         task_id = self.world.results.get(path)
         task = self.world.tasks.get(task_id) if task_id else None
@@ -379,6 +383,13 @@ class Hosts:
         else:
             self._renders.move_to_end(key)
         return await asyncio.shield(future), content_type
+
+    def _upload_gone(self, url: str) -> bool:
+        """Whether ``url`` names a file uploaded here that is gone."""
+        if not url.startswith(self.file_url):
+            return False
+        path = url[len(self.file_url) :]
+        return self.world.upload_gone(path) or self.world.upload_gone(unquote(path))
 
     def _local_file(self, url: str) -> bytes | None:
         if not url.startswith(self.file_url):

@@ -30,6 +30,10 @@ class EmulatorConfig(BaseModel):
         rate_limit: Requests per second the API accepts (create, status and upload, all sessions together,
             with a one-second burst); beyond it, 429 with ``Retry-After``, like a real rate limiter. None for
             no limit.
+        upload_lifetime: Seconds the file host keeps an uploaded file; after that it is gone (404), and a create
+            naming it is refused with 400 ("Input image URL has expired: <url>"), as a service that cleans up
+            uploads would. ``0`` makes every upload gone at once; None (the default) keeps them for ever. See
+            also `Emulator.expire_uploads`.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
@@ -45,6 +49,7 @@ class EmulatorConfig(BaseModel):
     record_requests: bool = True
     credits: int | None = Field(default=None, ge=0)
     rate_limit: float | None = Field(default=None, gt=0)
+    upload_lifetime: float | None = Field(default=None, ge=0)
 
     @field_validator("finish_after")
     @classmethod

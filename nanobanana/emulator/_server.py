@@ -252,6 +252,15 @@ class Emulator:
         self._world.files[path] = StoredFile(data, content_type)
         return self._hosts.file_url + path
 
+    def expire_uploads(self) -> list[str]:
+        """Make every file uploaded so far gone, as when the service cleans up old uploads; returns their URLs.
+
+        The file host then answers 404 for them, and a create naming one is refused with 400 ("Input image URL
+        has expired: <url>"). Files uploaded later are kept (see the ``upload_lifetime`` knob to expire those too).
+        """
+        expired = [path for path in self._world.uploaded_at if self._world.files.pop(path, None) is not None]
+        return [self._hosts.file_url + path for path in expired]
+
     def finish(self, task_id: str, *, fail_message: str | None = None) -> None:
         """End a task now: successfully, or in failure with ``fail_message``.
 

@@ -130,6 +130,7 @@ class World:
     requests: list[RecordedRequest] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     uploads: list[str] = field(default_factory=list)
+    uploaded_at: dict[str, float] = field(default_factory=dict)
     results: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     rate_limited: int = 0
@@ -146,6 +147,14 @@ class World:
         code = f"{self.rng.randrange(1_000_000):06d}"
         self.login_codes[email] = code
         return code
+
+    def upload_gone(self, path: str) -> bool:
+        """Whether ``path`` was uploaded and is gone: expired by `Emulator.expire_uploads`, or past its lifetime."""
+        stored_at = self.uploaded_at.get(path)
+        if stored_at is None:
+            return False
+        lifetime = self.config.upload_lifetime
+        return path not in self.files or (lifetime is not None and time.monotonic() - stored_at >= lifetime)
 
     def create_task(self, owner: str | None, request: dict[str, Any]) -> EmulatedTask:
         config = self.config

@@ -21,3 +21,4 @@ class Knobs(TypedDict, total=False):
     record_requests: bool
     credits: int | None
     rate_limit: float | None
+    upload_lifetime: float | None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nanobanana
 from nanobanana._batch import BatchRun
-from nanobanana._batch_steps import ClientSteps, UploadMemory
+from nanobanana._batch_steps import ClientSteps, Prepared, UploadMemory
 from nanobanana._batch_uploads import BatchUploads
 from nanobanana.types import GenerationRequest, GenerationResult, Task, TaskStatus
 
@@ -49,11 +49,11 @@ class FakeSteps:
 
     async def prepare(
         self, request: GenerationRequest, images: Sequence[str], uploads: UploadMemory | None = None, /
-    ) -> GenerationRequest:
-        return request
+    ) -> Prepared:
+        return Prepared(request)
 
-    async def create(self, request: GenerationRequest) -> Task:
-        self.created.append(request.prompt)
+    async def create(self, prepared: Prepared) -> Task:
+        self.created.append(prepared.request.prompt)
         return Task(task_id=f"task-{len(self.created)}")
 
     async def wait(self, task_id: str, *, timeout: float | None, initial_delay: float | None = None) -> TaskStatus:

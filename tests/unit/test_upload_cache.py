@@ -226,3 +226,18 @@ async def test_a_refusal_naming_a_hosted_input_of_the_caller_is_not_retried(api:
         await client.create("make it night", image_urls=[HOSTED])
 
     assert api.count("POST", CREATE) == 1
+
+
+async def test_an_upload_again_that_fails_raises_the_refusal_with_the_failure_as_its_cause(
+    api: FakeAPI, client: NanoBanana
+) -> None:
+    serve_uploads(api, [HOSTED])
+    api.post(UPLOAD, status=400, payload={"message": "The file is too large."})
+    api.post(CREATE, status=400, payload={"message": "Input image URL has expired."})
+
+    with pytest.raises(BadRequestError, match="expired") as raised:
+        await client.create("make it night", images=[PNG])
+
+    assert isinstance(raised.value.__cause__, BadRequestError)
+    assert "too large" in str(raised.value.__cause__)
+    assert api.count("POST", CREATE) == 1
