@@ -193,13 +193,11 @@ class Retrier:
     Args:
         max_retries: Retries after the first attempt.
         budget: The client-wide budget retries draw from.
-        on_throttled: Called before a retry that follows a 429 (the pacer slows the client down).
     """
 
-    def __init__(self, *, max_retries: int, budget: RetryBudget, on_throttled: Callable[[], None]) -> None:
+    def __init__(self, *, max_retries: int, budget: RetryBudget) -> None:
         self.max_retries = max_retries
         self.budget = budget
-        self._on_throttled = on_throttled
         idempotent = PlainAsyncRetrying(
             retry=retry_if_exception(_retry_idempotent),
             wait=retry_wait,
@@ -218,22 +216,10 @@ class Retrier:
         self.budget.refill()
         return result
 
-    async def once(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
-        """Await ``attempt()`` once, for a caller that retries on its own schedule; a 429 still slows the client."""
-        try:
-            result = await attempt()
-        except RateLimitError:
-            self._on_throttled()
-            raise
-        self.budget.refill()
-        return result
-
     def _before_sleep(self, retry_state: RetryCallState) -> None:
         outcome = retry_state.outcome
         exc = outcome.exception() if outcome is not None and outcome.failed else None
         delay = retry_state.next_action.sleep if retry_state.next_action is not None else 0.0
-        if isinstance(exc, RateLimitError):
-            self._on_throttled()
         logger.info(
             "Retrying in %.2fs (attempt %d of %d) after: %s",
             delay,

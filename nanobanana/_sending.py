@@ -14,7 +14,7 @@ from yarl import URL
 
 from ._config import MAX_ANSWER_BYTES
 from ._error_map import AIOHTTP_ERRORS, invalid_answer, looks_like_html, map_exception, signed_out, status_error
-from ._exceptions import APIConnectionError
+from ._exceptions import APIConnectionError, RateLimitError
 from ._pacing import Pacer
 from ._session import Session, cookies_of
 from ._telemetry import Telemetry
@@ -74,7 +74,7 @@ async def send_once(session: Session, pacer: Pacer, telemetry: Telemetry, reques
 
     Raises:
         APIConnectionError: No answer came back (never chained to aiohttp's exception, which holds the Cookie).
-        APIStatusError: The server answered 4xx/5xx (a subclass per status).
+        APIStatusError: The server answered 4xx/5xx (a subclass per status); a 429 also slows the pacer down.
         InvalidResponseError: A 2xx answer that is not JSON, or too large.
     """
     started = time.monotonic()
@@ -91,7 +91,11 @@ async def send_once(session: Session, pacer: Pacer, telemetry: Telemetry, reques
             span.status(raw.status)
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug("%s %s -> %d (%.3fs)", request.method, request.url.path, raw.status, time.monotonic() - started)
-    return decode(session, request, raw)
+    try:
+        return decode(session, request, raw)
+    except RateLimitError:
+        pacer.on_throttled()  # the whole client slows down, whether or not this request is sent again
+        raise
 
 
 async def _exchange(session: Session, request: Request) -> _Raw:

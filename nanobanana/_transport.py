@@ -75,7 +75,7 @@ class Transport:
         if session_token:
             self.session.session_token = session_token
         self.pacer = Pacer(max_in_flight=max_concurrency, requests_per_second=requests_per_second)
-        self.retrier = Retrier(max_retries=max_retries, budget=RetryBudget(), on_throttled=self.pacer.on_throttled)
+        self.retrier = Retrier(max_retries=max_retries, budget=RetryBudget())
         self.downloads = asyncio.Semaphore(max_downloads)
         # A large image may take longer than one API call may: bound the silence between bytes, not the total.
         self.download_timeout = aiohttp.ClientTimeout(
@@ -142,9 +142,11 @@ class Transport:
         request = Request(method, self.url(path), json_body, form, multipart, idempotent, expect_redirect)
         attempt = functools.partial(send_once, self.session, self.pacer, self.telemetry, request)
         try:
-            if not retry:
-                return await self.retrier.once(functools.partial(attempt, 0))
-            return await self.retrier.run(attempt, idempotent=idempotent)
+            if retry:
+                return await self.retrier.run(attempt, idempotent=idempotent)
+            answer = await attempt(0)
+            self.retrier.budget.refill()
+            return answer
         except APIError as exc:
             exc.retryable = resendable(exc, idempotent=idempotent)
             advise(exc, idempotent=idempotent)

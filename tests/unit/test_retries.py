@@ -19,6 +19,7 @@ from unit_support import (
     BASE,
     CREATE,
     PNG,
+    RESULT_URL,
     STATUS,
     TASK_ID,
     TOKEN,
@@ -400,3 +401,27 @@ async def test_upload_retried_after_429_sends_the_whole_file_again(api: FakeAPI,
     first, second = api.calls("POST", UPLOAD)
     assert first.kwargs["data"] is not second.kwargs["data"]
     assert PNG in await second.kwargs["data"]().as_bytes()
+
+
+async def test_a_429_slows_the_client_down_also_when_it_is_not_retried(api: FakeAPI) -> None:
+    api.post(STATUS, status=429, headers={"Retry-After": "1"})
+
+    async with NanoBanana(session_token=TOKEN, base_url=BASE, max_retries=0) as nb:
+        with pytest.raises(RateLimitError):
+            await nb.status(TASK_ID)
+        throttled = nb._transport.pacer.throttle_count
+
+    assert throttled == 1
+
+
+async def test_a_429_from_the_file_host_does_not_slow_the_api_calls(
+    api: FakeAPI, nb: NanoBanana, sleeps: list[float]
+) -> None:
+    api.get(RESULT_URL, status=429, headers={"Retry-After": "1"})
+    api.get(RESULT_URL, body=PNG, content_type="image/png")
+
+    content = await nb.download(RESULT_URL)
+
+    assert content == PNG
+    assert sleeps == [1.0]
+    assert nb._transport.pacer.throttle_count == 0
