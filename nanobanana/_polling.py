@@ -149,6 +149,20 @@ def _succeeded(task_id: str, status: TaskStatus) -> TaskStatus:
 class _Wait:
     """The state of one wait: the last status and error seen, and what its schedule needs to know."""
 
+    # Thousands of waits may be alive at once (a batch, a gather): each is one object, with no __dict__ besides.
+    __slots__ = (
+        "_calls",
+        "_created_at",
+        "_fetch",
+        "_last_pending",
+        "_last_word",
+        "_on_update",
+        "_schedule",
+        "_task_id",
+        "failure",
+        "last",
+    )
+
     def __init__(
         self,
         fetch: Callable[[str], Awaitable[TaskStatus]],

@@ -25,7 +25,7 @@ _READ_BYTES = 64 * 1024
 _SIGN_IN_PATHS = ("/api/auth/signin", "/signin", "/sign-in", "/login")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Request:
     """One API request, as every attempt at it sends it.
 
@@ -48,7 +48,7 @@ class Request:
     expect_redirect: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     """A decoded answer from the API host."""
 
@@ -58,7 +58,7 @@ class Answer:
     cookies: Mapping[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Raw:
     status: int
     reason: str

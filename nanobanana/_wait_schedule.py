@@ -10,7 +10,7 @@ from ._config import PollPolicy
 from .types import TaskStatus
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finished:
     """What one wait saw of a task that reached a terminal state, for a schedule that learns from it.
 
@@ -49,6 +49,8 @@ class WaitSchedule(Protocol):
 
 class FixedSchedule:
     """A `PollPolicy` followed as it is: growing intervals with jitter, learning nothing."""
+
+    __slots__ = ("_policy", "_rng")
 
     def __init__(self, policy: PollPolicy, rng: random.Random) -> None:
         self._policy = policy
