@@ -40,7 +40,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from .types import TaskStatus
+    from ._answers import TaskStatus
 
 __all__ = [
     "APIConnectionError",
