@@ -28,6 +28,7 @@ from ._decoding import Decoder
 from ._error_map import AIOHTTP_ERRORS, map_exception, status_error
 from ._exceptions import APIError, APIStatusError, DownloadError, InvalidInputError
 from ._filenames import result_path
+from ._session import is_http_url
 from ._transport import Transport
 
 logger = logging.getLogger("nanobanana")
@@ -42,7 +43,7 @@ def _parse_url(url: str) -> URL:
         parsed = URL(url)
     except (TypeError, ValueError):
         parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed is None or not is_http_url(parsed):
         raise InvalidInputError(f"download needs an absolute http(s) URL, got {url!r}")
     return parsed
 
@@ -148,7 +149,7 @@ def _next_hop(url: URL, location: str, transport: Transport) -> URL:
         target = url.join(URL(location))
     except (TypeError, ValueError):
         target = None
-    if target is None or target.scheme not in ("http", "https") or not target.host:
+    if target is None or not is_http_url(target):
         shown = transport.redact(location)[:200]
         raise DownloadError(f"Downloading {url}: the server redirected to {shown!r}, not an http(s) URL.", url=str(url))
     return target

@@ -27,14 +27,26 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> URL:
         url = URL(base_url.rstrip("/"))
     except (TypeError, ValueError):
         url = URL()
-    if url.scheme not in ("http", "https") or not url.host:
+    if not is_http_url(url):
         raise InvalidInputError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
-    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host or ""):
         raise InvalidInputError(
             f"base_url {base_url!r} is plain http to another machine, which would send the session cookie in "
             "clear: use https, or pass allow_insecure_http=True if you mean it."
         )
     return url
+
+
+def is_http_url(url: URL) -> bool:
+    """Whether ``url`` is an absolute http(s) URL with a host name that can be looked up."""
+    host = url.raw_host
+    if url.scheme not in ("http", "https") or not host:
+        return False
+    try:
+        host.encode("idna")
+    except UnicodeError:  # an empty or over-long label: the name lookup would raise this, past aiohttp's errors
+        return False
+    return True
 
 
 def _is_loopback(host: str) -> bool:

@@ -44,7 +44,9 @@ async def test_a_gzip_bomb_stops_at_max_download_bytes(server: Hostile, tmp_path
     assert list(tmp_path.glob("*.part")) == []
 
 
-@pytest.mark.parametrize("location", ["ftp://127.0.0.1/result.png", "http://[::1", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "location", ["ftp://127.0.0.1/result.png", "http://[::1", "javascript:alert(1)", "http://a..localhost/result.png"]
+)
 async def test_a_redirect_to_a_url_that_is_not_http_is_a_download_error(
     server: Hostile, client: NanoBanana, location: str
 ) -> None:
