@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
+import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -19,6 +24,9 @@ import pytest
 from nanobanana import _deadline
 
 T = TypeVar("T")
+
+ROOT = Path(__file__).resolve().parents[2]
+WAITS_SCRIPT = Path(__file__).with_name("python310_waits.py")
 
 
 def _load_as_on_python_310(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
@@ -114,3 +122,31 @@ async def test_no_deadline_never_expires(deadlines: ModuleType) -> None:
     deadline = await _in_own_task(work)
 
     assert deadline.expired is False
+
+
+def _python_310() -> str | None:
+    """A ``python3.10`` on PATH that can import the package's dependencies, or None."""
+    found = shutil.which("python3.10")
+    if found is None:
+        return None
+    imports = "import aiohttp, async_timeout, multidict, platformdirs, pydantic, tenacity"
+    probe = subprocess.run([found, "-c", imports], capture_output=True, timeout=120)
+    return found if probe.returncode == 0 else None
+
+
+def test_under_a_real_python_310_a_wait_runs_out_and_another_finishes() -> None:
+    python = _python_310()
+    if python is None:
+        pytest.skip("no python3.10 on PATH with aiohttp, async-timeout, pydantic, tenacity and platformdirs")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    done = subprocess.run([python, str(WAITS_SCRIPT)], capture_output=True, text=True, timeout=120, env=env)
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["python"] == [3, 10]
+    assert report["deadline"] == "async_timeout"
+    assert report["slow"] == "WaitTimeoutError"
+    assert report["quick"] == "succeed"
+    assert report["calls"]["quick"] == 3
+    assert report["calls"]["slow"] >= 1
