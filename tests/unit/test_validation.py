@@ -187,3 +187,21 @@ async def test_a_batch_item_with_a_malformed_image_url_fails_alone(api: FakeAPI,
 
     assert isinstance(outcome.error, InvalidInputError)
     assert api.requests == {}
+
+
+# A host name with an empty label cannot be encoded (IDNA), so nothing is ever looked up or sent for it.
+_EMPTY_LABEL_HOST = "http://a..localhost:9"
+
+
+@pytest.mark.xfail(strict=True, raises=UnicodeError, reason="known bug: escapes as a bare UnicodeError")
+async def test_a_download_from_a_host_with_an_empty_label_is_invalid_input() -> None:
+    async with NanoBanana(session_token=TOKEN, max_retries=0) as client:
+        with pytest.raises(InvalidInputError):
+            await client.download(f"{_EMPTY_LABEL_HOST}/a.png")
+
+
+@pytest.mark.xfail(strict=True, raises=UnicodeError, reason="known bug: escapes as a bare UnicodeError")
+async def test_a_base_url_with_an_empty_label_is_invalid_input() -> None:
+    with pytest.raises(InvalidInputError):
+        async with NanoBanana(base_url=_EMPTY_LABEL_HOST, session_token=TOKEN, max_retries=0) as client:
+            await client.status("t")
