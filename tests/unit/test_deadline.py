@@ -125,9 +125,9 @@ async def test_no_deadline_never_expires(deadlines: ModuleType) -> None:
 
 
 def _python_310() -> str | None:
-    """A ``python3.10`` on PATH that can import the package's dependencies, or None."""
-    found = shutil.which("python3.10")
-    if found is None:
+    """``$PYTHON310``, else ``python3.10`` on PATH, if it can import the package's dependencies; else None."""
+    found = os.environ.get("PYTHON310") or shutil.which("python3.10")
+    if not found:
         return None
     imports = "import aiohttp, async_timeout, multidict, platformdirs, pydantic, tenacity"
     probe = subprocess.run([found, "-c", imports], capture_output=True, timeout=120)
@@ -137,7 +137,7 @@ def _python_310() -> str | None:
 def test_under_a_real_python_310_a_wait_runs_out_and_another_finishes() -> None:
     python = _python_310()
     if python is None:
-        pytest.skip("no python3.10 on PATH with aiohttp, async-timeout, pydantic, tenacity and platformdirs")
+        pytest.skip("no $PYTHON310 or python3.10 on PATH with aiohttp, async-timeout, pydantic and tenacity")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     done = subprocess.run([python, str(WAITS_SCRIPT)], capture_output=True, text=True, timeout=120, env=env)
