@@ -218,7 +218,7 @@ def _write(file: IO[bytes], chunk: bytes, url: str) -> None:
     try:
         file.write(chunk)
     except OSError as exc:
-        raise DownloadError(f"Saving {url} failed: {exc}", url=url) from exc
+        raise _save_failed(url, exc) from exc
 
 
 def _flush_to_disk(file: IO[bytes], url: str) -> None:
@@ -226,7 +226,16 @@ def _flush_to_disk(file: IO[bytes], url: str) -> None:
         file.flush()
         os.fsync(file.fileno())
     except OSError as exc:
-        raise DownloadError(f"Saving {url} failed: {exc}", url=url) from exc
+        raise _save_failed(url, exc) from exc
+
+
+def _save_failed(url: str, exc: OSError) -> DownloadError:
+    """The error for a file the disk refused to take (full, over quota, failing) part-way."""
+    return DownloadError(
+        f"Saving {url} failed: {exc.strerror or exc}. Nothing was saved; make room on the disk or save elsewhere, "
+        "then download it again.",
+        url=url,
+    )
 
 
 _PART_SUFFIX = ".part"

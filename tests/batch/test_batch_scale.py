@@ -22,24 +22,30 @@ from batch_support import (
     creates_per_prompt,
     fired,
 )
+from support import eventually
 
 from nanobanana import APIConnectionError, BatchOutcome, GenerationResult, NanoBananaError, ServerError
 from nanobanana.emulator import Emulator, Fault
 
 N = 2000
 PASSES = 6
+# Tasks created before the 429 storms begin: the client is then sending at full speed.
+WARM_UP = 100
 
 
 @contextlib.asynccontextmanager
 async def rate_limit_storms(emu: Emulator) -> AsyncIterator[None]:
-    """Storms of 429s with ``Retry-After: 0.05``: a 0.3 s window in which a fifth of create and status calls
-    answer 429, then a run of 429s on creates and one on the first status calls.
+    """Storms of 429s with ``Retry-After: 0.05``, once the run is at speed: a 0.3 s window in which a fifth of
+    create and status calls answer 429, then a run of 429s on creates and one on the next status calls.
 
     Storms rather than a steady rate: a 429 halves the client's rate (once per second), so a steady share of
-    429s independent of the client's rate would, by design, slow it to a crawl.
+    429s independent of the client's rate would, by design, slow it to a crawl. At speed, because the halving
+    starts from the rate the client measured: in its first moments that is a few requests a second, and the
+    scripted runs, drained at that rate, would halve it again each second.
     """
 
     async def storms() -> None:
+        await eventually(lambda: emu.created_count >= WARM_UP, what=f"{WARM_UP} tasks created before the storms")
         # A window in which a fifth of the calls answer 429...
         add_rate_limits(emu, rate=0.2)
         await asyncio.sleep(0.3)
@@ -48,8 +54,7 @@ async def rate_limit_storms(emu: Emulator) -> AsyncIterator[None]:
         # ...then runs of 429s on the next calls, scripted after the window's clear so that nothing drops them
         # before they fire, however fast or loaded the machine is.
         emu.faults.script("create", Fault.status(429, retry_after=0.05), times=20)
-        while emu.count("status") == 0:  # noqa: ASYNC110 - the emulator's counters have no event to await
-            await asyncio.sleep(0.01)
+        await eventually(lambda: emu.count("status") > 0, what="a status call")
         emu.faults.script("status", Fault.status(429, retry_after=0.05), times=40)
 
     task = asyncio.create_task(storms())

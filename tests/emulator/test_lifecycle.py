@@ -8,6 +8,7 @@ import urllib.request
 
 import pydantic
 import pytest
+from support import FAST_POLL
 
 from nanobanana import NanoBanana, TaskState
 from nanobanana.emulator import Emulator, EmulatorConfig, sample_images
@@ -96,7 +97,8 @@ def test_standalone_server_rejects_bad_knobs() -> None:
 
 
 async def test_the_fixture_gives_a_running_emulator(nanobanana_emulator: Emulator) -> None:
-    async with NanoBanana(base_url=nanobanana_emulator.url, session_token=nanobanana_emulator.issue_token()) as client:
+    token = nanobanana_emulator.issue_token()
+    async with NanoBanana(base_url=nanobanana_emulator.url, session_token=token, poll=FAST_POLL) as client:
         result = await client.generate("a banana", image_urls=nanobanana_emulator.sample_urls[:1])
     assert result.content is not None
     assert result.content.startswith(b"\x89PNG")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from support import write_samples
+from support import FAST_POLL, write_samples
 from wire_samples import create_body
 
 from nanobanana import GenerationRequest, NanoBanana, TaskState, TaskStatus
@@ -79,6 +79,7 @@ async def test_the_file_host_never_sees_credentials(emu: Emulator, tmp_path: Pat
         cookies={"cf_clearance": "cf-secret"},
         headers={"Authorization": "Bearer header-secret", "X-Custom": "custom-secret"},
         session_file=tmp_path / "s.json",
+        poll=FAST_POLL,
     ) as client:
         await client.generate(PROMPT, image_urls=emu.sample_urls[:1], output=tmp_path / "out.png")
     api = [r for r in emu.requests if r.host == "api"]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from otel_support import Recorded
+from support import FAST_POLL
 
 from nanobanana import DownloadError, NanoBanana
 from nanobanana.emulator import Emulator, Fault
@@ -37,6 +38,7 @@ async def capturing(nanobanana_emulator: Emulator, recorded: Recorded, token: st
         meter_provider=recorded.meter_provider,
         capture_content=True,
         cookies={"cf_clearance": "CLOUDFLARE-COOKIE-1234"},
+        poll=FAST_POLL,
     ) as client:
         yield client
 

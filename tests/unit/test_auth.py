@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -498,16 +499,22 @@ async def test_a_malformed_session_file_is_ignored_with_a_warning(
     assert warning.startswith(f"Ignoring the saved session at {session_file}")
 
 
-async def test_a_failed_save_leaves_no_file_behind(signed_in: NanoBanana, tmp_path: Path) -> None:
+async def test_a_save_that_fails_part_way_leaves_no_temporary_file_and_the_old_session(
+    signed_in: NanoBanana, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "session.json"
-    target.mkdir()  # a non-empty folder where the file should go: the final rename cannot replace it
-    (target / "inside").write_text("x")
+    target.write_text('{"session_token": "the older session"}', encoding="utf-8")
 
-    with pytest.raises((NanoBananaError, OSError)):
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)  # the temporary file is written, then the disk refuses it
+
+    with pytest.raises(InvalidInputError, match=r"cannot save the session to .*No space left on device"):
         signed_in.save_session(target)
 
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["session.json"]  # no temporary file left
-    assert [p.name for p in target.iterdir()] == ["inside"]
+    assert [p.name for p in tmp_path.iterdir()] == ["session.json"]  # no temporary file left
+    assert target.read_text(encoding="utf-8") == '{"session_token": "the older session"}'
 
 
 @pytest.mark.parametrize("content", ['["a list"]', '{"session_token": 42}'], ids=["list", "wrong-type"])
@@ -520,13 +527,18 @@ async def test_a_session_file_of_the_wrong_shape_is_ignored(session_file: Path, 
         assert client.session_token is None
 
 
-async def test_a_failed_save_is_a_nanobanana_error(signed_in: NanoBanana, tmp_path: Path) -> None:
+async def test_saving_onto_a_folder_is_a_nanobanana_error_and_leaves_it_alone(
+    signed_in: NanoBanana, tmp_path: Path
+) -> None:
     target = tmp_path / "session.json"
     target.mkdir()
     (target / "inside").write_text("x")
 
     with pytest.raises(NanoBananaError, match="session"):
         signed_in.save_session(target)
+
+    assert [p.name for p in tmp_path.iterdir()] == ["session.json"]  # no temporary file left
+    assert [p.name for p in target.iterdir()] == ["inside"]
 
 
 async def test_a_cookie_expired_by_its_expires_date_alone_signs_the_client_out(

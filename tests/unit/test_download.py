@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from pathlib import Path
+from typing import IO, Any
 
 import aiohttp
 import pytest
@@ -262,6 +265,91 @@ async def test_a_rename_that_fails_is_a_download_error_and_leaves_no_part_file(
 
     assert isinstance(caught.value.__cause__, OSError)
     assert leftovers(tmp_path) == [blocker.name]
+
+
+class _FullDisk:
+    """A file on a disk with room for ``room`` more bytes: what fits is written, then the write fails."""
+
+    def __init__(self, file: IO[bytes], path: Path, room: int) -> None:
+        self._file, self.path, self._room = file, path, room
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        fits = data[: self._room - self.written]
+        self.written += self._file.write(fits)
+        if len(fits) < len(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+    def __enter__(self) -> _FullDisk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+
+def _disk_with_room(monkeypatch: pytest.MonkeyPatch, room: int) -> list[_FullDisk]:
+    """Files opened from now on hold at most ``room`` bytes; returns those files, as they are opened."""
+    real_fdopen = os.fdopen
+    opened: list[_FullDisk] = []
+
+    def fdopen(fd: int, *args: Any, **kwargs: Any) -> _FullDisk:
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        opened.append(_FullDisk(real_fdopen(fd, *args, **kwargs), path, room))
+        return opened[-1]
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    return opened
+
+
+def _assert_says_disk_is_full_and_what_to_do(error: DownloadError) -> None:
+    assert error.url == RESULT_URL
+    assert "No space left on device" in str(error)
+    assert "make room on the disk or save elsewhere, then download it again" in str(error)
+    assert isinstance(error.__cause__, OSError)
+    assert error.__cause__.errno == errno.ENOSPC
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="finds the open file through /proc")
+async def test_a_disk_full_mid_file_is_a_download_error_that_leaves_the_old_file_and_no_part_file(
+    api: FakeAPI, nb: NanoBanana, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out.png"
+    target.write_bytes(b"the previous result")
+    api.get(RESULT_URL, body=PNG, content_type="image/png")
+    opened = _disk_with_room(monkeypatch, room=len(PNG) // 2)
+
+    with pytest.raises(DownloadError) as caught:
+        await nb.download(RESULT_URL, target)
+
+    _assert_says_disk_is_full_and_what_to_do(caught.value)
+    (part,) = opened
+    assert part.path.name.endswith(".part")
+    assert part.written == len(PNG) // 2  # half the image was written there...
+    assert leftovers(tmp_path) == ["out.png"]  # ...and removed
+    assert target.read_bytes() == b"the previous result"
+    assert api.count("GET", RESULT_URL) == 1  # a full disk is not a reason to fetch again
+
+
+async def test_a_disk_full_found_at_sync_is_a_download_error_that_leaves_no_file(
+    api: FakeAPI, nb: NanoBanana, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some file systems (NFS, delayed allocation) only report the full disk when the data is synced."""
+
+    def full_at_sync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    api.get(RESULT_URL, body=PNG, content_type="image/png")
+    monkeypatch.setattr(os, "fsync", full_at_sync)
+
+    with pytest.raises(DownloadError) as caught:
+        await nb.download(RESULT_URL, tmp_path / "out.png")
+
+    _assert_says_disk_is_full_and_what_to_do(caught.value)
+    assert leftovers(tmp_path) == []
 
 
 async def test_an_answer_without_a_content_type_is_a_download_error(api: FakeAPI, nb: NanoBanana) -> None:
