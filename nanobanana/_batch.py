@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Generator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,8 +169,10 @@ class BatchRun:
                 await self._progress.announce()  # a display can say what the journal settled before anything runs
             for outcome in settled:
                 yield outcome
-            async for outcome in self._run_items(to_run):
-                yield outcome
+            # Closed before the journal is, also when the caller stops early: no worker writes to a closed journal.
+            async with contextlib.aclosing(self._run_items(to_run)) as outcomes:
+                async for outcome in outcomes:
+                    yield outcome
         finally:
             if self._journal is not None:
                 self._journal.close()
@@ -215,7 +218,7 @@ class BatchRun:
                     self._progress.reattached += 1
         return settled, to_run
 
-    async def _run_items(self, to_run: list[PlannedItem]) -> AsyncIterator[BatchOutcome]:
+    async def _run_items(self, to_run: list[PlannedItem]) -> AsyncGenerator[BatchOutcome, None]:
         pending: asyncio.Queue[PlannedItem] = asyncio.Queue()
         for p in to_run:
             pending.put_nowait(p)

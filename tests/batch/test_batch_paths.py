@@ -19,6 +19,7 @@ from batch_support import client_for
 from support import JPEG, PNG_SIGNATURE, eventually, journal_events, journal_records, settle
 
 from nanobanana import InvalidInputError, NanoBanana, WaitTimeoutError, read_batch_file
+from nanobanana._journal import Journal
 from nanobanana.emulator import Emulator, Fault
 
 
@@ -223,3 +224,26 @@ def test_a_batch_file_is_read_into_items(tmp_path: Path) -> None:
     path.write_text("# a comment\n" + json.dumps({"id": "a", "prompt": "a banana"}) + "\n", encoding="utf-8")
     (item,) = read_batch_file(path)
     assert (item.id, item.prompt) == ("a", "a banana")
+
+
+async def test_breaking_out_of_a_batch_stops_its_workers_before_the_journal_closes(
+    emu: Emulator, client: NanoBanana, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu.configure(finish_after=3600.0)
+    items = _items(emu, "first", "second", "third")
+    still_running: list[list[str]] = []
+    close = Journal.close
+
+    def close_and_look(journal: Journal) -> None:
+        workers = [t for t in asyncio.all_tasks() if t.get_coro().__qualname__.endswith("._worker") and not t.done()]
+        still_running.append([repr(t) for t in workers])
+        close(journal)
+
+    monkeypatch.setattr(Journal, "close", close_and_look)
+    async with contextlib.aclosing(aiter(client.generate_batch(items, concurrency=3, journal=tmp_path / "j"))) as run:
+        first = asyncio.ensure_future(anext(run))
+        await eventually(lambda: emu.created_count == 3, what="every task created")
+        emu.finish(next(t.task_id for t in emu.tasks.values() if t.prompt == "prompt first"))
+        assert (await first).key == "first"
+
+    assert still_running == [[]]
