@@ -66,6 +66,7 @@ class Pacer:
         if requests_per_second is not None and not requests_per_second > 0:
             raise InvalidInputError(f"requests_per_second must be positive or None, got {requests_per_second!r}")
         self._semaphore = asyncio.Semaphore(max_in_flight)
+        self._max_in_flight = max_in_flight
         self.ceiling = requests_per_second
         self.rate: float | None = requests_per_second
         self._throttled_at = -math.inf
@@ -142,6 +143,10 @@ class Pacer:
         # Halve what the client actually sends: an allowed rate far above it (a high ceiling, or one that has
         # recovered past the traffic) would otherwise be halved without slowing anything.
         measured = max(_MIN_RATE * 2, self._meter.rate(now))
+        if self._semaphore.locked():
+            # Every place is taken: at least that many requests went out within about a window, even in a burst's
+            # first moments, before any answer was counted (else a first 429 would slow the client to a crawl).
+            measured = max(measured, self._max_in_flight / _WINDOW)
         current = measured if self.rate is None else min(self.rate, measured)
         if self.rate is None:
             self._unthrottled_rate = current

@@ -1,0 +1,46 @@
+"""The pacer's slow-down after a 429: it halves what the client sends, also in a burst's first moments."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from nanobanana._pacing import Pacer
+
+
+async def hold_every_place(pacer: Pacer, places: int) -> tuple[asyncio.Event, list[asyncio.Task[None]]]:
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with pacer.slot():
+            await release.wait()
+
+    holders = [asyncio.ensure_future(hold()) for _ in range(places)]
+    for _ in range(places):
+        await asyncio.sleep(0)
+    return release, holders
+
+
+async def test_a_429_while_every_place_is_taken_halves_at_least_the_places_per_second() -> None:
+    pacer = Pacer(max_in_flight=64, requests_per_second=None)
+    release, holders = await hold_every_place(pacer, 64)
+
+    pacer.on_throttled()  # no answer has been counted yet: the meter alone would read almost nothing
+
+    assert pacer.rate == pytest.approx(32.0)
+    release.set()
+    await asyncio.gather(*holders)
+
+
+async def test_a_429_with_few_requests_out_halves_the_measured_rate() -> None:
+    pacer = Pacer(max_in_flight=64, requests_per_second=None)
+    release, holders = await hold_every_place(pacer, 2)
+    release.set()
+    await asyncio.gather(*holders)  # two answers counted, over the meter's shortest span
+
+    pacer.on_throttled()
+
+    assert pacer.rate is not None
+    assert pacer.rate < 32.0
+    assert pacer.throttle_count == 1
