@@ -14,7 +14,6 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable
 from types import TracebackType
 
 from ._exceptions import InvalidInputError
@@ -66,7 +65,7 @@ class Pacer:
         if requests_per_second is not None and not requests_per_second > 0:
             raise InvalidInputError(f"requests_per_second must be positive or None, got {requests_per_second!r}")
         self._semaphore = asyncio.Semaphore(max_in_flight)
-        self._max_in_flight = max_in_flight
+        self.in_flight = 0
         self.ceiling = requests_per_second
         self.rate: float | None = requests_per_second
         self._throttled_at = -math.inf
@@ -84,23 +83,20 @@ class Pacer:
         """
         return self
 
-    def __aenter__(self) -> Awaitable[object]:
-        if self.rate is None:
-            # No rate limit in force: only an in-flight place, with no coroutine of our own around it.
-            return self._semaphore.acquire()
-        return self._enter_paced()
-
-    async def _enter_paced(self) -> None:
+    async def __aenter__(self) -> None:
         await self._semaphore.acquire()
         try:
-            await self._wait_turn()
+            if self.rate is not None:
+                await self._wait_turn()
         except BaseException:
             self._semaphore.release()
             raise
+        self.in_flight += 1
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.in_flight -= 1
         self._semaphore.release()
         # Counted as it ends: for a client whose requests are answered in milliseconds, the rate of answers is
         # the rate it sends at.
@@ -142,11 +138,9 @@ class Pacer:
         self.throttle_count += 1
         # Halve what the client actually sends: an allowed rate far above it (a high ceiling, or one that has
         # recovered past the traffic) would otherwise be halved without slowing anything.
-        measured = max(_MIN_RATE * 2, self._meter.rate(now))
-        if self._semaphore.locked():
-            # Every place is taken: at least that many requests went out within about a window, even in a burst's
-            # first moments, before any answer was counted (else a first 429 would slow the client to a crawl).
-            measured = max(measured, self._max_in_flight / _WINDOW)
+        # Requests still out count too: in a burst's first moments no answer has been counted yet, and the rate
+        # would be taken for almost nothing (a first 429 would slow the client to a crawl).
+        measured = max(_MIN_RATE * 2, self._meter.rate(now), self.in_flight / _WINDOW)
         current = measured if self.rate is None else min(self.rate, measured)
         if self.rate is None:
             self._unthrottled_rate = current

@@ -22,13 +22,24 @@ async def hold_every_place(pacer: Pacer, places: int) -> tuple[asyncio.Event, li
     return release, holders
 
 
-async def test_a_429_while_every_place_is_taken_halves_at_least_the_places_per_second() -> None:
+async def test_a_429_before_any_answer_halves_at_least_the_requests_still_out_per_second() -> None:
     pacer = Pacer(max_in_flight=64, requests_per_second=None)
     release, holders = await hold_every_place(pacer, 64)
 
     pacer.on_throttled()  # no answer has been counted yet: the meter alone would read almost nothing
 
     assert pacer.rate == pytest.approx(32.0)
+    release.set()
+    await asyncio.gather(*holders)
+
+
+async def test_requests_still_out_count_when_not_every_place_is_taken() -> None:
+    pacer = Pacer(max_in_flight=64, requests_per_second=None)
+    release, holders = await hold_every_place(pacer, 16)  # a batch of 16 at once on a client allowing 64
+
+    pacer.on_throttled()
+
+    assert pacer.rate == pytest.approx(8.0)
     release.set()
     await asyncio.gather(*holders)
 
