@@ -18,15 +18,6 @@ async def emu() -> AsyncIterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture
-async def http(emu: Emulator) -> AsyncIterator[aiohttp.ClientSession]:
-    token = emu.issue_token("me@example.com")
-    async with aiohttp.ClientSession(
-        base_url=emu.url, headers={"Cookie": f"__Secure-authjs.session-token={token}"}
-    ) as session:
-        yield session
-
-
 async def _upload(http: aiohttp.ClientSession, name: str = "photo one.png") -> str:
     form = aiohttp.FormData()
     form.add_field("file", b"\x89PNG fake", filename=name, content_type="image/png")

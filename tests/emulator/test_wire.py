@@ -23,15 +23,6 @@ async def emu() -> AsyncIterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture
-async def http(emu: Emulator) -> AsyncIterator[aiohttp.ClientSession]:
-    token = emu.issue_token("me@example.com")
-    async with aiohttp.ClientSession(
-        base_url=emu.url, headers={"Cookie": f"__Secure-authjs.session-token={token}"}
-    ) as session:
-        yield session
-
-
 async def test_create_answers_the_captured_shape(http: aiohttp.ClientSession) -> None:
     async with http.post(CREATE, json=CAPTURED_CREATE) as response:
         assert response.status == 200
