@@ -116,7 +116,8 @@ async def test_different_images_are_each_uploaded(api: FakeAPI, client: NanoBana
     assert urls == [hosted(1), hosted(2)]
 
 
-async def test_concurrent_uploads_of_the_same_bytes_share_one_request(api: FakeAPI, client: NanoBanana) -> None:
+def held_uploads(api: FakeAPI, *, times: int) -> tuple[asyncio.Event, asyncio.Event]:
+    """Upload answers (``times`` of them) that wait for ``release``; ``started`` is set when one arrives."""
     started, release = asyncio.Event(), asyncio.Event()
 
     async def slow_upload(url: Any, **kwargs: Any) -> CallbackResult:
@@ -124,8 +125,13 @@ async def test_concurrent_uploads_of_the_same_bytes_share_one_request(api: FakeA
         await release.wait()
         return CallbackResult(payload={"url": HOSTED})
 
-    api.post(UPLOAD, callback=slow_upload)
-    api.post(UPLOAD, callback=slow_upload)
+    for _ in range(times):
+        api.post(UPLOAD, callback=slow_upload)
+    return started, release
+
+
+async def test_concurrent_uploads_of_the_same_bytes_share_one_request(api: FakeAPI, client: NanoBanana) -> None:
+    started, release = held_uploads(api, times=2)
     uploads = [asyncio.ensure_future(client.upload(PNG)) for _ in range(5)]
     await started.wait()
     release.set()
@@ -135,14 +141,7 @@ async def test_concurrent_uploads_of_the_same_bytes_share_one_request(api: FakeA
 
 
 async def test_one_cancelled_caller_does_not_cancel_the_shared_upload(api: FakeAPI, client: NanoBanana) -> None:
-    started, release = asyncio.Event(), asyncio.Event()
-
-    async def slow_upload(url: Any, **kwargs: Any) -> CallbackResult:
-        started.set()
-        await release.wait()
-        return CallbackResult(payload={"url": HOSTED})
-
-    api.post(UPLOAD, callback=slow_upload)
+    started, release = held_uploads(api, times=1)
     first, second = (asyncio.ensure_future(client.upload(PNG)) for _ in range(2))
     await started.wait()
     first.cancel()
