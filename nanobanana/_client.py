@@ -342,8 +342,9 @@ class NanoBanana:
         # Only the wire body is kept while the request waits for its turn: with thousands queued, every object
         # a waiting create holds is work for the garbage collector.
         body = (_with_more_urls(request, urls) if urls else request).to_wire()
-        del request
-        return await self._send_create(body, uploaded_inputs(images, urls), None)
+        uploaded = uploaded_inputs(images, urls)
+        del request, urls
+        return await self._send_create(body, uploaded, None)
 
     def _create_prepared(self, prepared: Prepared) -> Awaitable[Task]:
         """`create` for a request `_prepare` made (a batch item's), uploading again through its memory."""
