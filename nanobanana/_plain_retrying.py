@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from tenacity import AsyncRetrying, BaseRetrying, DoAttempt, DoSleep, RetryCallState
@@ -16,6 +17,16 @@ class PlainAsyncRetrying(AsyncRetrying):
     synchronous state machine (``BaseRetrying``) between attempts and awaits only the attempt and the sleep.
     """
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name in ("retry", "wait", "stop", "before", "after", "before_sleep", "retry_error_callback"):
+            callback = getattr(self, name)
+            if _is_coroutine_function(callback):
+                # Called as it is, it would hand back an unawaited coroutine (always truthy) instead of its answer.
+                raise TypeError(
+                    f"PlainAsyncRetrying takes plain callbacks; {name}={callback!r} is a coroutine function"
+                )
+
     # The synchronous steps, as AsyncRetrying overrode them with coroutines (the types differ on purpose).
     _add_action_func = BaseRetrying._add_action_func
     _run_retry = BaseRetrying._run_retry  # type: ignore[assignment]
@@ -25,3 +36,8 @@ class PlainAsyncRetrying(AsyncRetrying):
     async def iter(self, retry_state: RetryCallState) -> DoAttempt | DoSleep | Any:
         """The next step of the loop (attempt, sleep or return), decided without awaiting anything."""
         return BaseRetrying.iter(self, retry_state)
+
+
+def _is_coroutine_function(callback: object) -> bool:
+    """A coroutine function, or an object whose ``__call__`` is one (a callable class)."""
+    return inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__)

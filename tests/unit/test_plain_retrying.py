@@ -78,3 +78,18 @@ async def test_no_callback_is_wrapped_in_a_coroutine() -> None:
 
     assert outcome == "done"
     assert before_sleep == [(1, 0.5), (2, 1.0)]
+
+
+class AsyncWait:
+    async def __call__(self, state: RetryCallState) -> float:
+        return 0.0
+
+
+async def test_a_coroutine_callback_is_refused_when_the_loop_is_made() -> None:
+    async def log(state: RetryCallState) -> None:
+        return None
+
+    with pytest.raises(TypeError, match="before_sleep"):
+        PlainAsyncRetrying(before_sleep=log)
+    with pytest.raises(TypeError, match="wait"):
+        PlainAsyncRetrying(wait=AsyncWait())
