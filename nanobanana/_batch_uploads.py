@@ -39,11 +39,10 @@ class BatchUploads:
         known = self._known.get(digest)
         if known is not None:
             return known
-        pending = self._pending.get(digest)
-        if pending is None:
-            source = self._fallback.hosted(data, upload) if self._fallback is not None else upload()
-            pending = self._pending[digest] = asyncio.ensure_future(self._remember(digest, source))
-        return await pending
+        fallback = self._fallback
+        if fallback is None:
+            return await self._shared(digest, upload)
+        return await self._shared(digest, lambda: fallback.hosted(data, upload))
 
     async def renew(self, data: bytes, stale: str, upload: Callable[[], Awaitable[str]]) -> str:
         """A URL for ``data`` other than ``stale`` (gone from the service), recorded in the journal in its place.
@@ -56,11 +55,17 @@ class BatchUploads:
         if known is not None and known != stale:
             return known
         self._known.pop(digest, None)
+        fallback = self._fallback
+        if fallback is None:
+            return await self._shared(digest, upload)
+        return await self._shared(digest, lambda: fallback.renew(data, stale, upload))
+
+    def _shared(self, digest: str, start: Callable[[], Awaitable[str]]) -> asyncio.Future[str]:
+        """The upload of ``digest`` in flight, or one begun now with ``start()``: one per image at a time."""
         pending = self._pending.get(digest)
         if pending is None:
-            source = self._fallback.renew(data, stale, upload) if self._fallback is not None else upload()
-            pending = self._pending[digest] = asyncio.ensure_future(self._remember(digest, source))
-        return await pending
+            pending = self._pending[digest] = asyncio.ensure_future(self._remember(digest, start()))
+        return pending
 
     async def _remember(self, digest: str, upload: Awaitable[str]) -> str:
         try:
