@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from tenacity import AsyncRetrying, BaseRetrying, DoAttempt, DoSleep, RetryCallState
+from tenacity import AsyncRetrying, BaseRetrying, DoAttempt, DoSleep, IterState, RetryCallState
 
 
 class PlainAsyncRetrying(AsyncRetrying):
@@ -15,10 +15,21 @@ class PlainAsyncRetrying(AsyncRetrying):
     after asking ``inspect`` whether it is one: 44 of the 64 µs a loop adds to each request, measured (a status
     call takes about 420 µs in all). The SDK's callbacks are all plain functions, so the loop runs tenacity's own
     synchronous state machine (``BaseRetrying``) between attempts and awaits only the attempt and the sleep.
+
+    One object serves one thread (an event loop's): tenacity keeps the loop's step state and statistics in
+    thread-locals, read about twenty times per request; here they are plain attributes, which is safe because
+    each step runs to its end without awaiting. Both changes together: 143 Python calls per request down to
+    about 85, and in a status call against the emulator about 60 µs less client CPU.
     """
+
+    # Plain attributes in place of tenacity's thread-local properties (see above).
+    iter_state: IterState = None  # type: ignore[assignment]
+    statistics: dict[str, Any] = None  # type: ignore[assignment]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.iter_state = IterState()
+        self.statistics = {}
         for name in ("retry", "wait", "stop", "before", "after", "before_sleep", "retry_error_callback"):
             callback = getattr(self, name)
             if _is_coroutine_function(callback):

@@ -70,7 +70,8 @@ def _log_transient(retry_state: RetryCallState) -> None:
 
 
 # Every callback is a plain function and a wait's state travels as the attempt's argument, so one loop serves
-# every wait at once (tenacity keeps each call's state in its own RetryCallState).
+# every wait of a client at once (tenacity keeps each call's state in its own RetryCallState). This template
+# itself never runs: each client polls with its own copy, on its own event loop's thread.
 _POLLING = PlainAsyncRetrying(
     retry=retry_if_exception(is_transient) | retry_if_result(_unfinished),
     wait=_sleep_for,
@@ -93,7 +94,7 @@ async def poll_until_done(
     on_update: OnUpdate | None = None,
     first_delay: float | None = 0.0,
     initial: TaskStatus | None = None,
-    loop: PlainAsyncRetrying = _POLLING,
+    loop: PlainAsyncRetrying | None = None,
 ) -> TaskStatus:
     """Call ``fetch(task_id)`` until the task has finished, and return its final status if it succeeded.
 
@@ -108,8 +109,8 @@ async def poll_until_done(
             created, which is never done at once).
         initial: A status already known (the create answer's): ``on_update`` sees it at once, so a caller
             learns the task before the first poll, and it is the last status if no poll succeeds.
-        loop: The loop that polls: by default one sleeping with ``asyncio.sleep``; a client's (`polling_loop`)
-            sleeps in a way its ``close()`` ends at once.
+        loop: The loop that polls (`polling_loop`): a client's sleeps in a way its ``close()`` ends at once;
+            by default a new one sleeping with ``asyncio.sleep``.
 
     Raises:
         GenerationFailedError: The task failed, or succeeded without a result URL.
@@ -118,6 +119,8 @@ async def poll_until_done(
         APIStatusError: A non-transient error (401, 402, 404, ...) ended the wait.
         ClientClosedError: The client was closed meanwhile; carries the task id.
     """
+    if loop is None:
+        loop = polling_loop(asyncio.sleep)
     wait = _Wait(fetch, task_id, schedule, created_at, on_update, initial)
     deadline = Deadline(timeout)
     try:

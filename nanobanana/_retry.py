@@ -168,7 +168,7 @@ def _retry_refused(exc: BaseException) -> bool:
 
 
 class _Attempts(Generic[_T]):
-    """The attempts at one request, as tenacity calls them: each calls ``attempt(resends)`` with its own count.
+    """The attempts at one request, as tenacity makes them: each calls ``attempt(resends)`` with its own count.
 
     A class with slots rather than a closure: a request waiting for its turn holds one object, not five.
     """
@@ -179,7 +179,8 @@ class _Attempts(Generic[_T]):
         self._attempt = attempt
         self._sent = 0
 
-    async def __call__(self) -> _T:  # a coroutine function: tenacity awaits only what is one
+    async def send(self) -> _T:
+        """The next attempt (tenacity awaits only a coroutine function, which a bound method is at once seen to be)."""
         resends, self._sent = self._sent, self._sent + 1
         return await self._attempt(resends)
 
@@ -212,7 +213,7 @@ class Retrier:
 
         ``resends`` counts the attempts before this one (0 for the first), for the attempt's HTTP span.
         """
-        result: _T = await self._loops[idempotent](_Attempts(attempt))
+        result: _T = await self._loops[idempotent](_Attempts(attempt).send)
         self.budget.refill()
         return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from typing import Any
 
@@ -93,3 +94,23 @@ async def test_a_coroutine_callback_is_refused_when_the_loop_is_made() -> None:
         PlainAsyncRetrying(before_sleep=log)
     with pytest.raises(TypeError, match="wait"):
         PlainAsyncRetrying(wait=AsyncWait())
+
+
+async def test_one_loop_serves_many_calls_at_once_each_with_its_own_attempts() -> None:
+    # The loop's step state is one plain attribute shared by every call in flight: interleaved calls, each
+    # failing a different number of times and sleeping between attempts, must still see only their own.
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    loop = PlainAsyncRetrying(
+        retry=retry_if_exception_type(ValueError) | retry_if_result(lambda answer: answer != "done"),
+        stop=stop_after_attempt(6),
+        sleep=sleep,
+        reraise=True,
+    )
+    calls = [Flaky(failures=n % 3, pending=n % 2) for n in range(40)]
+
+    outcomes = await asyncio.gather(*(loop(flaky) for flaky in calls))
+
+    assert outcomes == ["done"] * len(calls)
+    assert [flaky.calls for flaky in calls] == [n % 3 + n % 2 + 1 for n in range(40)]
