@@ -59,7 +59,7 @@ class _RateMeter:
 
 
 class Pacer:
-    """Admits requests: at most ``max_in_flight`` at once, and no faster than the current rate."""
+    """Admits requests: at most ``max_in_flight`` at once, and their attempts no faster than the current rate."""
 
     def __init__(self, *, max_in_flight: int, requests_per_second: float | None) -> None:
         if requests_per_second is not None and not requests_per_second > 0:
@@ -75,29 +75,31 @@ class Pacer:
         self._meter = _RateMeter()
         self.throttle_count = 0
 
-    def slot(self) -> Pacer:
-        """Hold one of the in-flight places, after waiting for this request's turn under the rate.
+    def slot(self) -> asyncio.Semaphore:
+        """One of the in-flight places, held by a request across its attempts and the waits between them.
 
-        Use as ``async with pacer.slot():``; one pacer serves every request at once (it keeps no state per
-        request).
+        Use as ``async with pacer.slot():`` around a request's retry loop, each attempt inside taking its
+        `turn`. A request waiting for its place has built nothing yet, which matters with thousands queued.
+        """
+        return self._semaphore
+
+    def turn(self) -> Pacer:
+        """One attempt's turn: waits for it under the current rate, and counts the attempt while it is out.
+
+        Use as ``async with pacer.turn():`` around one attempt. One pacer serves every attempt at once (it keeps
+        no state per attempt).
         """
         return self
 
     async def __aenter__(self) -> None:
-        await self._semaphore.acquire()
-        try:
-            if self.rate is not None:
-                await self._wait_turn()
-        except BaseException:
-            self._semaphore.release()
-            raise
+        if self.rate is not None:
+            await self._wait_turn()
         self.in_flight += 1
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.in_flight -= 1
-        self._semaphore.release()
         # Counted as it ends: for a client whose requests are answered in milliseconds, the rate of answers is
         # the rate it sends at.
         self._meter.tick(time.monotonic())
@@ -146,3 +148,4 @@ class Pacer:
             self._unthrottled_rate = current
         self.rate = max(_MIN_RATE, current * _DECREASE)
         logger.info("Pacing: rate limited by the server; slowing this client to %.1f requests/s", self.rate)
+

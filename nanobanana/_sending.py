@@ -68,7 +68,7 @@ class _Raw:
 
 
 async def send_once(session: Session, pacer: Pacer, telemetry: Telemetry, request: Request, resends: int) -> Answer:
-    """Send ``request`` once, in its turn under the pacer, and decode the answer.
+    """Send ``request`` once, in its turn under the pacer's rate, and decode the answer.
 
     The exchange is one HTTP span; ``resends`` counts the attempts at ``request`` before this one.
 
@@ -79,7 +79,7 @@ async def send_once(session: Session, pacer: Pacer, telemetry: Telemetry, reques
     """
     started = time.monotonic()
     failure: APIConnectionError | None = None
-    async with pacer.slot():
+    async with pacer.turn():
         with telemetry.http_request(request.method, request.url, resends) as span:
             try:
                 raw = await _exchange(session, request)

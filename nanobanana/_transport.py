@@ -139,18 +139,20 @@ class Transport:
             APIStatusError: The server answered 4xx/5xx (a subclass per status).
             InvalidResponseError: A 2xx answer that is not JSON.
         """
-        request = Request(method, self.url(path), json_body, form, multipart, idempotent, expect_redirect)
-        attempt = functools.partial(send_once, self.session, self.pacer, self.telemetry, request)
-        try:
-            if retry:
-                return await self.retrier.run(attempt, idempotent=idempotent)
-            answer = await attempt(0)
-            self.retrier.budget.refill()
-            return answer
-        except APIError as exc:
-            exc.retryable = resendable(exc, idempotent=idempotent)
-            advise(exc, idempotent=idempotent)
-            raise
+        # The request's in-flight place, held across its attempts: while it waits for one it has built nothing.
+        async with self.pacer.slot():
+            request = Request(method, self.url(path), json_body, form, multipart, idempotent, expect_redirect)
+            attempt = functools.partial(send_once, self.session, self.pacer, self.telemetry, request)
+            try:
+                if retry:
+                    return await self.retrier.run(attempt, idempotent=idempotent)
+                answer = await attempt(0)
+                self.retrier.budget.refill()
+                return answer
+            except APIError as exc:
+                exc.retryable = resendable(exc, idempotent=idempotent)
+                advise(exc, idempotent=idempotent)
+                raise
 
     def invalid_shape(self, method: str, path: str, status: int, data: object, problem: str) -> NoReturn:
         """Raise InvalidResponseError for JSON that does not have the expected shape."""
