@@ -617,9 +617,13 @@ class NanoBanana:
             kind = _kind(prompt, image_urls, images, options)
             task_id = task.task_id
             created_at = time.monotonic()
+            # Only a callback needs the create answer (it hears of the task before the first poll); kept in this
+            # frame, thousands of waiting generations would each hold a model for the garbage collector to walk.
+            created = task if on_update is not None else None
+            del task
             try:
                 final = await self._wait_done(
-                    task_id, timeout=timeout, on_update=on_update, created=task, created_at=created_at, kind=kind
+                    task_id, timeout=timeout, on_update=on_update, created=created, created_at=created_at, kind=kind
                 )
                 return await self._fetch_result(task_id, final, output)
             except NanoBananaError as exc:
