@@ -134,7 +134,8 @@ class NanoBanana:
         headers: More headers for the API host, sent to it only.
         timeout: Seconds for one request (or an ``aiohttp.ClientTimeout``).
         max_retries: Retries of a failed request; see the retry rule in the docs.
-        max_concurrency: Requests in flight at once across the whole client (sockets are capped alike).
+        max_concurrency: API requests in flight at once across the whole client, each keeping its place across
+            its retries (sockets are capped alike).
         requests_per_second: A client-wide request rate limit; None for none. The client also slows
             itself down when the server answers 429, and recovers gradually.
         poll: A fixed schedule for `wait`'s status calls. By default a generation's wait follows a schedule
