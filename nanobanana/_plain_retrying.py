@@ -18,8 +18,8 @@ class PlainAsyncRetrying(AsyncRetrying):
 
     One object serves one thread (an event loop's): tenacity keeps the loop's step state and statistics in
     thread-locals, read about twenty times per request; here they are plain attributes, which is safe because
-    each step runs to its end without awaiting. Both changes together: 143 Python calls per request down to
-    about 85, and in a status call against the emulator about 60 µs less client CPU.
+    each step runs to its end without awaiting. With the attempt handed over as a bound coroutine method (which
+    ``inspect`` recognises at once), a loop around an attempt that succeeds makes 85 Python calls instead of 143.
     """
 
     # Plain attributes in place of tenacity's thread-local properties (see above).
