@@ -148,4 +148,3 @@ class Pacer:
             self._unthrottled_rate = current
         self.rate = max(_MIN_RATE, current * _DECREASE)
         logger.info("Pacing: rate limited by the server; slowing this client to %.1f requests/s", self.rate)
-
