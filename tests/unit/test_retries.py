@@ -10,9 +10,11 @@ import asyncio
 import email.utils
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 import aiohttp
 import pytest
+from aioresponses import CallbackResult
 from support import refused
 from tenacity import AsyncRetrying, RetryCallState
 from unit_support import (
@@ -425,3 +427,41 @@ async def test_a_429_from_the_file_host_does_not_slow_the_api_calls(
     assert content == PNG
     assert sleeps == [1.0]
     assert nb._transport.pacer.throttle_count == 0
+
+
+async def test_a_request_keeps_its_in_flight_place_while_it_waits_to_be_sent_again(
+    api: FakeAPI, make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+
+    def answer(url: object, **kwargs: Any) -> CallbackResult:
+        task_id = kwargs["json"]["taskId"]
+        sent.append(task_id)
+        if sent == ["first"]:
+            return CallbackResult(status=503)
+        return CallbackResult(payload=status_json(task_id=task_id))
+
+    backing_off, resume = asyncio.Event(), asyncio.Event()
+    real_sleep = asyncio.sleep
+
+    async def held_backoff(delay: float, result: Any = None) -> Any:
+        if delay > 0:
+            backing_off.set()
+            await resume.wait()
+        return await real_sleep(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", held_backoff)
+    api.post(STATUS, callback=answer, repeat=True)
+    nb = await make_client(max_retries=MAX_RETRIES, max_concurrency=1)
+
+    first = asyncio.ensure_future(nb.status("first"))
+    await backing_off.wait()
+    second = asyncio.ensure_future(nb.status("second"))
+    for _ in range(20):  # every chance for the second call to be sent while the first backs off
+        await real_sleep(0)
+
+    # The first call holds the only place through its backoff: retries never add to max_concurrency.
+    assert sent == ["first"]
+    resume.set()
+    await asyncio.gather(first, second)
+    assert sent == ["first", "first", "second"]
