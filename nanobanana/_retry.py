@@ -170,7 +170,8 @@ def _retry_refused(exc: BaseException) -> bool:
 class _Attempts(Generic[_T]):
     """The attempts at one request, as tenacity makes them: each calls ``attempt(resends)`` with its own count.
 
-    A class with slots rather than a closure: a request waiting for its turn holds one object, not five.
+    A class with slots rather than a closure: a request waiting for its turn or its next attempt holds one object,
+    not five.
     """
 
     __slots__ = ("_attempt", "_sent")
